@@ -65,3 +65,5 @@ export {
 } from './autograd/ops/index.ts';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/grad-mode.ts';
 export * as autograd from './autograd/index.ts';
+export * as nn from './nn/index.ts';
+export { BaselineNet } from './models/baseline.ts';

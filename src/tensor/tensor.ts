@@ -230,10 +230,17 @@ export class Tensor {
     const hi = max ?? Infinity;
     return this._mapInPlace('clamp_', (x) => (x < lo ? lo : x > hi ? hi : x));
   }
-  /** Fill with U(low, high), drawn like PyTorch's `uniform_`. */
+  /**
+   * Fill with U(low, high), drawn like PyTorch's `uniform_`: for float32 the bounds and their
+   * difference are rounded to float32 first, then u·(high−low)+low is rounded once.
+   */
   uniform_(low = 0, high = 1, generator: Generator = defaultGenerator): this {
-    const f64 = this.dtype === 'float64';
-    return this._mapInPlace('uniform_', () => (f64 ? generator.uniform64() : generator.uniform32()) * (high - low) + low);
+    if (this.dtype === 'float64') {
+      return this._mapInPlace('uniform_', () => generator.uniform64() * (high - low) + low);
+    }
+    const from = Math.fround(low);
+    const range = Math.fround(Math.fround(high) - from);
+    return this._mapInPlace('uniform_', () => generator.uniform32() * range + from);
   }
   /**
    * Fill with N(mean, std²), drawn like PyTorch's CPU `normal_`: tensors of 16+ elements take

@@ -3,6 +3,8 @@ import { Tensor, type TensorLike } from '../../tensor/tensor.ts';
 import { broadcastShapes } from '../../tensor/shape.ts';
 import { Function, type Context } from '../function.ts';
 import { allocate, isFloating, promote, type DType } from '../../tensor/dtype.ts';
+import { reluBackward, reluForward } from '../../tensor/kernels/elementwise.ts';
+import type { FloatArray } from '../../tensor/kernels/types.ts';
 import { asTensor, assertFloat, binaryMap, sumToShape, unaryMap } from './util.ts';
 
 function pair(op: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
@@ -184,11 +186,17 @@ class Sign extends Function {
 class Relu extends Function {
   static forward(ctx: Context, x: Tensor): Tensor {
     ctx.saveForBackward(x);
-    return unaryMap(x, (v) => (v > 0 ? v : v !== v ? v : 0));
+    if (!isFloating(x.dtype)) return unaryMap(x, (v) => (v > 0 ? v : 0));
+    const out = allocate(x.dtype, x.numel()) as FloatArray;
+    reluForward(out, x._flat() as FloatArray, out.length);
+    return Tensor.fromData(out, x.shape);
   }
   // d relu(x) = [x > 0] dx
   static backward(ctx: Context, g: Tensor) {
-    return [binaryMap('relu', g, ctx.saved[0]!, (gv, x) => (x > 0 ? gv : 0), g.dtype)];
+    const x = ctx.saved[0]!;
+    const gx = allocate(g.dtype, g.numel()) as FloatArray;
+    reluBackward(gx, g._flat() as FloatArray, x._flat() as FloatArray, gx.length);
+    return [Tensor.fromData(gx, x.shape)];
   }
 }
 

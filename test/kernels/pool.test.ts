@@ -1,0 +1,295 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  maxPool2dBackward,
+  maxPool2dForward,
+  maxPool2dForwardNaive,
+  maxPool2dParams,
+  type MaxPool2dParams,
+} from '../../src/tensor/kernels/pool.ts';
+
+type Json = { shape: number[]; data: (number | string)[] };
+interface PoolCase {
+  name: string;
+  params: {
+    kernel_size: number;
+    stride: number;
+    padding: number;
+    dilation: number;
+    ceil_mode: boolean;
+  };
+  inputs: { input: Json; grad_output: Json };
+  expected: { output: Json; indices: Json; grad_input: Json };
+}
+
+const fixture = JSON.parse(
+  readFileSync(new URL('../fixtures/max_pool2d.json', import.meta.url), 'utf8'),
+) as { cases: PoolCase[] };
+
+const nums = (t: Json): number[] => t.data.map(Number);
+
+function expectClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  rtol: number,
+  atol = 0,
+): void {
+  expect(actual.length).toBe(expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i];
+    const e = expected[i];
+    if (Number.isNaN(e)) {
+      if (!Number.isNaN(a)) expect.fail(`index ${i}: expected NaN, got ${a}`);
+      continue;
+    }
+    if (a === e) continue;
+    if (!(Math.abs(a - e) <= atol + rtol * Math.abs(e))) {
+      expect.fail(`index ${i}: got ${a}, expected ${e} (rtol ${rtol}, atol ${atol})`);
+    }
+  }
+}
+
+function expectSameInts(actual: Int32Array, expected: Int32Array): void {
+  expect(actual.length).toBe(expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    if (actual[i] !== expected[i])
+      expect.fail(`index ${i}: got ${actual[i]}, expected ${expected[i]}`);
+  }
+}
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function run(
+  x: Float32Array | Float64Array,
+  p: MaxPool2dParams,
+  kernel = maxPool2dForward,
+): { y: Float64Array; idx: Int32Array } {
+  const y = new Float64Array(p.n * p.c * p.outH * p.outW);
+  const idx = new Int32Array(y.length);
+  kernel(y, idx, x, p);
+  return { y, idx };
+}
+
+describe('maxPool2d vs PyTorch golden vectors', () => {
+  for (const c of fixture.cases) {
+    it(c.name, () => {
+      const { kernel_size: k, stride, padding, dilation, ceil_mode } = c.params;
+      const p = maxPool2dParams(c.inputs.input.shape, k, stride, padding, dilation, ceil_mode);
+      expect([p.n, p.c, p.outH, p.outW]).toEqual(c.expected.output.shape);
+
+      for (const Arr of [Float64Array, Float32Array]) {
+        const x = Arr.from(nums(c.inputs.input));
+        const gy = Arr.from(nums(c.inputs.grad_output));
+        const tol = Arr === Float64Array ? 1e-12 : 1e-6;
+        for (const fwd of [maxPool2dForward, maxPool2dForwardNaive]) {
+          const y = new Arr(gy.length);
+          const idx = new Int32Array(gy.length);
+          fwd(y, idx, x, p);
+          expectClose(y, nums(c.expected.output), tol);
+          expect(Array.from(idx)).toEqual(nums(c.expected.indices));
+          const gx = new Arr(x.length).fill(7); // must be zeroed by the kernel
+          maxPool2dBackward(gx, gy, idx, p);
+          expectClose(gx, nums(c.expected.grad_input), tol, tol);
+        }
+      }
+    });
+  }
+});
+
+describe('maxPool2dForward vs maxPool2dForwardNaive', () => {
+  // values from a small set so ties are common, with NaN and -inf sprinkled in
+  function input(n: number, r: () => number): Float64Array {
+    const x = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const u = r();
+      x[i] = u < 0.01 ? NaN : u < 0.02 ? -Infinity : Math.floor(r() * 5) - 2;
+    }
+    return x;
+  }
+
+  it('fast path (kernel 2, stride 2) on the training shape 64x64x24x24', () => {
+    const p = maxPool2dParams([64, 64, 24, 24], 2);
+    expect([p.outH, p.outW]).toEqual([12, 12]);
+    const x = input(64 * 64 * 24 * 24, rng(1));
+    const a = run(x, p);
+    const b = run(x, p, maxPool2dForwardNaive);
+    expectClose(a.y, b.y, 0);
+    expectSameInts(a.idx, b.idx);
+  });
+
+  it('fast path on odd sizes, float32, floor and ceil mode', () => {
+    const r = rng(2);
+    for (const [h, w] of [
+      [5, 7],
+      [2, 3],
+      [3, 3],
+      [2, 9],
+    ] as const) {
+      for (const ceil of [false, true]) {
+        const p = maxPool2dParams([2, 3, h, w], 2, 2, 0, 1, ceil);
+        const x = Float32Array.from(input(2 * 3 * h * w, r));
+        const a = run(x, p);
+        const b = run(x, p, maxPool2dForwardNaive);
+        expectClose(a.y, b.y, 0);
+        expectSameInts(a.idx, b.idx);
+      }
+    }
+  });
+
+  it('general path on random kernel / stride / padding / dilation / ceil mode', () => {
+    const r = rng(3);
+    const ri = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
+    let tested = 0;
+    while (tested < 300) {
+      const kH = ri(1, 4);
+      const kW = ri(1, 4);
+      const shape = [ri(1, 2), ri(1, 3), ri(1, 12), ri(1, 12)];
+      let p: MaxPool2dParams;
+      try {
+        p = maxPool2dParams(
+          shape,
+          [kH, kW],
+          r() < 0.2 ? undefined : [ri(1, 3), ri(1, 3)],
+          [ri(0, kH >> 1), ri(0, kW >> 1)],
+          [ri(1, 3), ri(1, 3)],
+          r() < 0.5,
+        );
+      } catch {
+        continue; // output too small for this draw
+      }
+      const x = input(
+        shape.reduce((a, b) => a * b),
+        r,
+      );
+      const a = run(x, p);
+      const b = run(x, p, maxPool2dForwardNaive);
+      expectClose(a.y, b.y, 0);
+      expectSameInts(a.idx, b.idx);
+      // the index points at the chosen value in its plane, or is -1 for an empty window (-inf)
+      const ohw = p.outH * p.outW;
+      for (let o = 0; o < a.idx.length; o++) {
+        const i = a.idx[o];
+        expect(i).toBeGreaterThanOrEqual(-1);
+        expect(i).toBeLessThan(p.h * p.w);
+        const v = i < 0 ? -Infinity : x[Math.floor(o / ohw) * p.h * p.w + i];
+        expect(Object.is(v, a.y[o])).toBe(true);
+      }
+      tested++;
+    }
+  });
+});
+
+describe('maxPool2d hand cases', () => {
+  it('ties go to the first maximum in row-major window order', () => {
+    const p = maxPool2dParams([1, 1, 2, 4], 2);
+    const x = Float64Array.from([3, 3, 0, 5, 3, 3, 5, 5]);
+    for (const kernel of [maxPool2dForward, maxPool2dForwardNaive]) {
+      const { y, idx } = run(x, p, kernel);
+      expect(Array.from(y)).toEqual([3, 5]);
+      expect(Array.from(idx)).toEqual([0, 3]);
+    }
+    // overlapping 3x3 windows with padding take the general path
+    const q = maxPool2dParams([1, 1, 3, 3], 3, 1, 1);
+    const ones = run(new Float64Array(9).fill(1), q);
+    expect(Array.from(ones.idx)).toEqual([0, 0, 1, 0, 0, 1, 3, 3, 4]);
+  });
+
+  it('padding is -inf and never chosen, even for an all -inf input', () => {
+    const p = maxPool2dParams([1, 1, 3, 3], 3, 2, 1);
+    expect([p.outH, p.outW]).toEqual([2, 2]);
+    const x = Float64Array.from([-5, -4, -3, -2, -1, -6, -7, -8, -9]);
+    const { y, idx } = run(x, p);
+    expect(Array.from(y)).toEqual([-1, -1, -1, -1]);
+    expect(Array.from(idx)).toEqual([4, 4, 4, 4]);
+    const inf = run(new Float64Array(9).fill(-Infinity), p);
+    expect(Array.from(inf.y)).toEqual([-Infinity, -Infinity, -Infinity, -Infinity]);
+    // first valid position of each window, like PyTorch
+    expect(Array.from(inf.idx)).toEqual([0, 1, 3, 4]);
+  });
+
+  it('ceilMode adds a partial last window only if it starts inside input or left padding', () => {
+    expect(maxPool2dParams([1, 1, 5, 5], 2).outH).toBe(2);
+    expect(maxPool2dParams([1, 1, 5, 5], 2, 2, 0, 1, true).outH).toBe(3);
+    // (out - 1) * stride >= H + pad drops the window that would start in the right padding
+    expect(maxPool2dParams([1, 1, 5, 5], 2, 2, 1, 1, true).outH).toBe(3);
+    expect(maxPool2dParams([1, 1, 6, 6], 3, 2, 0, 1, false).outH).toBe(2);
+    expect(maxPool2dParams([1, 1, 6, 6], 3, 2, 0, 1, true).outH).toBe(3);
+    expect(maxPool2dParams([1, 1, 112, 112], 3, 2, 0, 1, true).outH).toBe(56);
+    expect(maxPool2dParams([1, 1, 112, 112], 3, 2, 0, 1, false).outH).toBe(55);
+
+    const p = maxPool2dParams([1, 1, 1, 5], [1, 2], [1, 2], 0, 1, true);
+    expect(p.outW).toBe(3);
+    const { y, idx } = run(Float64Array.from([1, 2, 3, 4, 9]), p);
+    expect(Array.from(y)).toEqual([2, 4, 9]);
+    expect(Array.from(idx)).toEqual([1, 3, 4]);
+  });
+
+  it('defaults, pairs and 3-D input', () => {
+    const p = maxPool2dParams([3, 8, 6], [2, 3]);
+    expect(p).toMatchObject({ n: 1, c: 3, h: 8, w: 6, sH: 2, sW: 3, outH: 4, outW: 2 });
+    expect(maxPool2dParams([0, 3, 8, 6], 2, null).outH).toBe(4); // empty batch is allowed
+  });
+
+  it('NaN is the max and propagates (last NaN in window order gives the index)', () => {
+    const p = maxPool2dParams([1, 1, 2, 2], 2);
+    for (const kernel of [maxPool2dForward, maxPool2dForwardNaive]) {
+      const a = run(Float64Array.from([1, NaN, 5, 2]), p, kernel);
+      expect(a.y[0]).toBeNaN();
+      expect(a.idx[0]).toBe(1);
+      const b = run(Float64Array.from([NaN, 9, NaN, 2]), p, kernel);
+      expect(b.y[0]).toBeNaN();
+      expect(b.idx[0]).toBe(2);
+    }
+  });
+
+  it('a window entirely in padding (dilation) gives -inf and index -1, skipped by backward', () => {
+    const p = maxPool2dParams([1, 1, 1, 1], [1, 2], 1, [0, 1], [1, 2]);
+    expect(p.outW).toBe(1); // the only window reads columns -1 and 1 of a 1-wide input
+    for (const kernel of [maxPool2dForward, maxPool2dForwardNaive]) {
+      const { y, idx } = run(Float64Array.from([4]), p, kernel);
+      expect(Array.from(y)).toEqual([-Infinity]);
+      expect(Array.from(idx)).toEqual([-1]);
+      const gx = new Float64Array(1).fill(3);
+      maxPool2dBackward(gx, Float64Array.from([1]), idx, p);
+      expect(gx[0]).toBe(0);
+    }
+  });
+
+  it('backward zeroes gx and accumulates overlapping windows', () => {
+    const p = maxPool2dParams([1, 1, 1, 3], [1, 2], [1, 1]);
+    const { idx } = run(Float64Array.from([0, 5, 1]), p);
+    expect(Array.from(idx)).toEqual([1, 1]);
+    const gx = new Float32Array(3).fill(NaN);
+    maxPool2dBackward(gx, Float32Array.from([0.5, 0.25]), idx, p);
+    expect(Array.from(gx)).toEqual([0, 0.75, 0]);
+  });
+
+  it('throws clear errors naming maxPool2d and the values', () => {
+    expect(() => maxPool2dParams([1, 1, 7, 7], 3, 2, 2)).toThrow(
+      /maxPool2d: padding should be at most half of kernel size, got padH=2, padW=2, kH=3, kW=3/,
+    );
+    expect(() => maxPool2dParams([1, 1, 7, 7], 0)).toThrow(/maxPool2d: kernel size .*kH=0, kW=0/);
+    expect(() => maxPool2dParams([1, 1, 7, 7], 2, [0, 1])).toThrow(/maxPool2d: stride .*sH=0/);
+    expect(() => maxPool2dParams([1, 1, 7, 7], 2, 2, 0, 0)).toThrow(/maxPool2d: dilation .*dH=0/);
+    expect(() => maxPool2dParams([1, 1, 7, 7], 2, 2, -1)).toThrow(/maxPool2d: padding .*padH=-1/);
+    expect(() => maxPool2dParams([1, 1, 7, 7], 1.5)).toThrow(
+      /maxPool2d: kernelSize must be integers/,
+    );
+    expect(() => maxPool2dParams([1, 1, 1, 5], 2)).toThrow(
+      /maxPool2d: given input size \(1x1x5\), calculated output size \(1x0x2\) is too small/,
+    );
+    expect(() => maxPool2dParams([7, 7], 2)).toThrow(
+      /maxPool2d: expected a 3-D .* got shape \[7, 7\]/,
+    );
+    expect(() => maxPool2dParams([1, 0, 4, 4], 2)).toThrow(/maxPool2d: .*got shape \[1, 0, 4, 4\]/);
+  });
+});
