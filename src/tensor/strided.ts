@@ -2,6 +2,8 @@
  * Loops over strided storage (shape, strides, offset into a flat typed array). These are the
  * generic paths; contiguous operands take flat fast paths.
  */
+import ndarray from 'ndarray';
+import ops from 'ndarray-ops';
 import type { TypedArray } from './dtype.ts';
 
 export interface StridedView {
@@ -77,11 +79,13 @@ export function gather(dst: TypedArray, v: StridedView): void {
     }
     return;
   }
-  const src = v.data;
-  let k = 0;
-  forEachOffset(v.shape, v.stride, v.offset, (o) => {
-    dst[k++] = src[o]!;
-  });
+  if (dst.length === 0) return;
+  if (v.shape.length === 0) {
+    dst[0] = v.data[v.offset]!;
+    return;
+  }
+  // ndarray-ops compiles a loop nest for this layout (cached per layout and array type).
+  ops.assign(ndarray(dst, [...v.shape]), ndarray(v.data, [...v.shape], [...v.stride], v.offset));
 }
 
 /** Writes a contiguous source into a strided view. */

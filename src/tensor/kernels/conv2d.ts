@@ -1,0 +1,525 @@
+// 2-D convolution (PyTorch F.conv2d / nn.Conv2d semantics) on typed arrays, NCHW, row-major.
+//
+// x  [n, cIn, h, w]           w  [cOut, cIn/groups, kh, kw]      b [cOut]
+// y  [n, cOut, outH, outW]    outH = floor((h + 2·padH − dilH·(kh−1) − 1) / strideH) + 1
+//
+// y[i,o,oh,ow] = b[o] + Σ_{c,u,v} x̂[i, g·cInG + c, oh·sH − padH + u·dH, ow·sW − padW + v·dW]·w[o,c,u,v]
+// with g = o / cOutG and x̂ the input padded by zeros ('zeros') or by wrap-around ('circular',
+// like padding_mode='circular': F.pad(x, mode='circular') then an unpadded conv). The gradient
+// of a wrapped position flows back to the input element it was copied from.
+//
+// Tuned path: im2col + the packed GEMM of gemm.ts, one image and group at a time:
+//   forward      y_g[cOutG, P]  = w_g[cOutG, K] · col[K, P]          (K = cInG·kh·kw, P = outH·outW)
+//   backward-in  gcol[K, P]     = w_gᵀ[K, cOutG] · gy_g[cOutG, P], then col2im (scatter-add)
+//   backward-w   gw_g[cOutG, K] += gy_g[cOutG, P] · colᵀ[P, K]       (accumulated in float64)
+// A 1×1, stride-1, unpadded conv skips im2col (x itself is the [K, P] matrix).
+// Row/column index maps (input row for each (u, oh); −1 = zero padding) are built once per call,
+// so zeros/circular padding, stride and dilation all share the same inner loops.
+
+import { gemmStrided } from './gemm.ts';
+import type { FloatArray } from './types.ts';
+
+export type PaddingMode = 'zeros' | 'circular';
+
+/** Every size of one conv2d call; build it with `conv2dParams`. */
+export interface Conv2dParams {
+  n: number;
+  cIn: number;
+  h: number;
+  w: number;
+  cOut: number;
+  kh: number;
+  kw: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+  dilH: number;
+  dilW: number;
+  groups: number;
+  paddingMode: PaddingMode;
+  outH: number;
+  outW: number;
+}
+
+type Pair = number | readonly [number, number];
+
+export interface Conv2dOptions {
+  stride?: Pair;
+  padding?: Pair;
+  dilation?: Pair;
+  groups?: number;
+  paddingMode?: PaddingMode;
+}
+
+function pair(name: string, v: Pair): [number, number] {
+  const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
+  if (!Number.isInteger(p[0]) || !Number.isInteger(p[1])) {
+    throw new Error(
+      `conv2d: ${name} must be an integer or a pair of integers, got ${JSON.stringify(v)}`,
+    );
+  }
+  return p;
+}
+
+/**
+ * Validate shapes and options and compute the output size like PyTorch.
+ * @param xShape input shape [n, cIn, h, w]
+ * @param wShape weight shape [cOut, cIn/groups, kh, kw]
+ */
+export function conv2dParams(
+  xShape: readonly number[],
+  wShape: readonly number[],
+  opts: Conv2dOptions = {},
+): Conv2dParams {
+  const xs = JSON.stringify(xShape);
+  const ws = JSON.stringify(wShape);
+  if (xShape.length !== 4)
+    throw new Error(`conv2d: expected a 4-D input [N, C, H, W], got shape ${xs}`);
+  if (wShape.length !== 4) {
+    throw new Error(`conv2d: expected a 4-D weight [C_out, C_in/groups, kH, kW], got shape ${ws}`);
+  }
+  for (const d of [...xShape, ...wShape]) {
+    if (!Number.isInteger(d) || d < 0)
+      throw new Error(`conv2d: bad shape: input ${xs}, weight ${ws}`);
+  }
+  const [n, cIn, h, w] = xShape as [number, number, number, number];
+  const [cOut, cInG, kh, kw] = wShape as [number, number, number, number];
+  const [strideH, strideW] = pair('stride', opts.stride ?? 1);
+  const [padH, padW] = pair('padding', opts.padding ?? 0);
+  const [dilH, dilW] = pair('dilation', opts.dilation ?? 1);
+  const groups = opts.groups ?? 1;
+  const paddingMode = opts.paddingMode ?? 'zeros';
+  if (strideH <= 0 || strideW <= 0)
+    throw new Error(`conv2d: stride must be positive, got [${strideH}, ${strideW}]`);
+  if (padH < 0 || padW < 0)
+    throw new Error(`conv2d: padding must be non-negative, got [${padH}, ${padW}]`);
+  if (dilH <= 0 || dilW <= 0)
+    throw new Error(`conv2d: dilation must be positive, got [${dilH}, ${dilW}]`);
+  if (!Number.isInteger(groups) || groups <= 0)
+    throw new Error(`conv2d: groups must be a positive integer, got ${groups}`);
+  if (paddingMode !== 'zeros' && paddingMode !== 'circular') {
+    throw new Error(
+      `conv2d: paddingMode must be 'zeros' or 'circular', got '${String(paddingMode)}'`,
+    );
+  }
+  if (cIn % groups !== 0)
+    throw new Error(
+      `conv2d: in_channels ${cIn} (input ${xs}) is not divisible by groups ${groups}`,
+    );
+  if (cOut % groups !== 0)
+    throw new Error(
+      `conv2d: out_channels ${cOut} (weight ${ws}) is not divisible by groups ${groups}`,
+    );
+  if (cInG * groups !== cIn) {
+    throw new Error(
+      `conv2d: weight ${ws} expects ${cInG * groups} input channels (${cInG} × groups ${groups}), ` +
+        `but input ${xs} has ${cIn}`,
+    );
+  }
+  if (kh < 1 || kw < 1) throw new Error(`conv2d: kernel size must be at least 1, got weight ${ws}`);
+  if (paddingMode === 'circular' && (padH > h || padW > w)) {
+    throw new Error(
+      `conv2d: circular padding [${padH}, ${padW}] larger than the input size [${h}, ${w}] (input ${xs}) ` +
+        'would wrap around more than once',
+    );
+  }
+  const outH = Math.floor((h + 2 * padH - dilH * (kh - 1) - 1) / strideH) + 1;
+  const outW = Math.floor((w + 2 * padW - dilW * (kw - 1) - 1) / strideW) + 1;
+  if (outH < 1 || outW < 1) {
+    throw new Error(
+      `conv2d: output size [${outH}, ${outW}] is too small: input ${xs} padded by [${padH}, ${padW}] is ` +
+        `smaller than the dilated kernel (weight ${ws}, dilation [${dilH}, ${dilW}])`,
+    );
+  }
+  return {
+    n,
+    cIn,
+    h,
+    w,
+    cOut,
+    kh,
+    kw,
+    strideH,
+    strideW,
+    padH,
+    padW,
+    dilH,
+    dilW,
+    groups,
+    paddingMode,
+    outH,
+    outW,
+  };
+}
+
+// ------------------------------------------------------------------------------- index maps
+// rowMap[u·outH + oh] = input row read by kernel row u at output row oh (−1: zero padding);
+// colMap[v·outW + ow] likewise for columns.
+
+let rowMap = new Int32Array(64);
+let colMap = new Int32Array(64);
+
+function srcIndex(
+  o: number,
+  u: number,
+  stride: number,
+  pad: number,
+  dil: number,
+  size: number,
+  circ: boolean,
+): number {
+  let i = o * stride - pad + u * dil;
+  if (i < 0 || i >= size) {
+    if (!circ) return -1;
+    i = ((i % size) + size) % size;
+  }
+  return i;
+}
+
+function buildMaps(p: Conv2dParams): void {
+  const circ = p.paddingMode === 'circular';
+  if (rowMap.length < p.kh * p.outH) rowMap = new Int32Array(p.kh * p.outH);
+  if (colMap.length < p.kw * p.outW) colMap = new Int32Array(p.kw * p.outW);
+  for (let u = 0; u < p.kh; u++) {
+    for (let oh = 0; oh < p.outH; oh++) {
+      rowMap[u * p.outH + oh] = srcIndex(oh, u, p.strideH, p.padH, p.dilH, p.h, circ);
+    }
+  }
+  for (let v = 0; v < p.kw; v++) {
+    for (let ow = 0; ow < p.outW; ow++) {
+      colMap[v * p.outW + ow] = srcIndex(ow, v, p.strideW, p.padW, p.dilW, p.w, circ);
+    }
+  }
+}
+
+// col[(c·kh + u)·kw + v, oh·outW + ow] = x̂[c0 + c, ...] for one image (x at xOff) and cInG channels.
+function im2col(
+  col: Float64Array,
+  x: FloatArray,
+  xOff: number,
+  cInG: number,
+  p: Conv2dParams,
+): void {
+  const { h, w, kh, kw, outH, outW, strideW } = p;
+  const hw = h * w;
+  const rm = rowMap;
+  const cm = colMap;
+  let d = 0;
+  for (let c = 0; c < cInG; c++) {
+    const xc = xOff + c * hw;
+    for (let u = 0; u < kh; u++) {
+      for (let v = 0; v < kw; v++) {
+        const cmo = v * outW;
+        // columns that stay inside [0, w) with unit stride can be copied without the map
+        const fast = strideW === 1 && cm[cmo]! >= 0 && cm[cmo + outW - 1]! === cm[cmo]! + outW - 1;
+        const c0 = cm[cmo]!;
+        for (let oh = 0; oh < outH; oh++) {
+          const ih = rm[u * outH + oh]!;
+          if (ih < 0) {
+            for (let ow = 0; ow < outW; ow++) col[d++] = 0;
+            continue;
+          }
+          const xr = xc + ih * w;
+          if (fast) {
+            const s = xr + c0;
+            for (let ow = 0; ow < outW; ow++) col[d++] = x[s + ow]!;
+          } else {
+            for (let ow = 0; ow < outW; ow++) {
+              const iw = cm[cmo + ow]!;
+              col[d++] = iw < 0 ? 0 : x[xr + iw]!;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// gx[c0 + c, ih, iw] += gcol[(c·kh + u)·kw + v, oh·outW + ow] (gx plane must be zeroed first).
+function col2im(
+  gx: FloatArray,
+  gxOff: number,
+  gcol: Float64Array,
+  cInG: number,
+  p: Conv2dParams,
+): void {
+  const { h, w, kh, kw, outH, outW } = p;
+  const hw = h * w;
+  const rm = rowMap;
+  const cm = colMap;
+  let d = 0;
+  for (let c = 0; c < cInG; c++) {
+    const xc = gxOff + c * hw;
+    for (let u = 0; u < kh; u++) {
+      for (let v = 0; v < kw; v++) {
+        const cmo = v * outW;
+        for (let oh = 0; oh < outH; oh++) {
+          const ih = rm[u * outH + oh]!;
+          if (ih < 0) {
+            d += outW;
+            continue;
+          }
+          const xr = xc + ih * w;
+          for (let ow = 0; ow < outW; ow++, d++) {
+            const iw = cm[cmo + ow]!;
+            if (iw >= 0) gx[xr + iw] += gcol[d]!;
+          }
+        }
+      }
+    }
+  }
+}
+
+let colBuf = new Float64Array(1024);
+let gwAcc = new Float64Array(256);
+
+function colScratch(size: number): Float64Array {
+  if (colBuf.length < size) colBuf = new Float64Array(size);
+  return colBuf;
+}
+
+function isPointwise(p: Conv2dParams): boolean {
+  return (
+    p.kh === 1 && p.kw === 1 && p.strideH === 1 && p.strideW === 1 && p.padH === 0 && p.padW === 0
+  );
+}
+
+/** y[n,cOut,outH,outW] = conv2d(x[n,cIn,h,w], w[cOut,cIn/groups,kh,kw]) + b[cOut] (b may be null). */
+export function conv2dForward(
+  y: FloatArray,
+  x: FloatArray,
+  w: FloatArray,
+  b: FloatArray | null,
+  p: Conv2dParams,
+): void {
+  const { n, cIn, h, cOut, groups, outH, outW } = p;
+  const cInG = cIn / groups;
+  const cOutG = cOut / groups;
+  const K = cInG * p.kh * p.kw;
+  const P = outH * outW;
+  const hw = h * p.w;
+  const pointwise = isPointwise(p);
+  if (!pointwise) buildMaps(p);
+  const col = pointwise ? colBuf : colScratch(K * P);
+  for (let i = 0; i < n; i++) {
+    for (let g = 0; g < groups; g++) {
+      const xOff = (i * cIn + g * cInG) * hw;
+      const yOff = (i * cOut + g * cOutG) * P;
+      if (b !== null) {
+        for (let o = 0; o < cOutG; o++) y.fill(b[g * cOutG + o]!, yOff + o * P, yOff + (o + 1) * P);
+      }
+      const beta = b === null ? 0 : 1;
+      if (pointwise) {
+        gemmStrided(y, yOff, P, w, g * cOutG * K, K, 1, x, xOff, P, 1, cOutG, P, K, 1, beta);
+      } else {
+        im2col(col, x, xOff, cInG, p);
+        gemmStrided(y, yOff, P, w, g * cOutG * K, K, 1, col, 0, P, 1, cOutG, P, K, 1, beta);
+      }
+    }
+  }
+}
+
+/** gx[n,cIn,h,w] = ∂(Σ y·gy)/∂x for gy [n,cOut,outH,outW], w [cOut,cIn/groups,kh,kw]. */
+export function conv2dBackwardInput(
+  gx: FloatArray,
+  gy: FloatArray,
+  w: FloatArray,
+  p: Conv2dParams,
+): void {
+  const { n, cIn, h, cOut, groups, outH, outW } = p;
+  const cInG = cIn / groups;
+  const cOutG = cOut / groups;
+  const K = cInG * p.kh * p.kw;
+  const P = outH * outW;
+  const hw = h * p.w;
+  const pointwise = isPointwise(p);
+  if (!pointwise) buildMaps(p);
+  const gcol = pointwise ? colBuf : colScratch(K * P);
+  for (let i = 0; i < n; i++) {
+    for (let g = 0; g < groups; g++) {
+      const xOff = (i * cIn + g * cInG) * hw;
+      const yOff = (i * cOut + g * cOutG) * P;
+      const wOff = g * cOutG * K;
+      if (pointwise) {
+        gemmStrided(gx, xOff, P, w, wOff, 1, K, gy, yOff, P, 1, K, P, cOutG, 1, 0);
+      } else {
+        gemmStrided(gcol, 0, P, w, wOff, 1, K, gy, yOff, P, 1, K, P, cOutG, 1, 0);
+        gx.fill(0, xOff, xOff + cInG * hw);
+        col2im(gx, xOff, gcol, cInG, p);
+      }
+    }
+  }
+}
+
+/** gw[cOut,cIn/groups,kh,kw] = ∂(Σ y·gy)/∂w for gy [n,cOut,outH,outW], x [n,cIn,h,w]. */
+export function conv2dBackwardWeight(
+  gw: FloatArray,
+  gy: FloatArray,
+  x: FloatArray,
+  p: Conv2dParams,
+): void {
+  const { n, cIn, h, cOut, groups, outH, outW } = p;
+  const cInG = cIn / groups;
+  const cOutG = cOut / groups;
+  const K = cInG * p.kh * p.kw;
+  const P = outH * outW;
+  const hw = h * p.w;
+  const pointwise = isPointwise(p);
+  if (!pointwise) buildMaps(p);
+  const col = pointwise ? colBuf : colScratch(K * P);
+  if (gwAcc.length < cOut * K) gwAcc = new Float64Array(cOut * K);
+  const acc = gwAcc;
+  for (let i = 0; i < n; i++) {
+    for (let g = 0; g < groups; g++) {
+      const xOff = (i * cIn + g * cInG) * hw;
+      const yOff = (i * cOut + g * cOutG) * P;
+      const wOff = g * cOutG * K;
+      const beta = i === 0 ? 0 : 1;
+      if (pointwise) {
+        gemmStrided(acc, wOff, K, gy, yOff, P, 1, x, xOff, 1, P, cOutG, K, P, 1, beta);
+      } else {
+        im2col(col, x, xOff, cInG, p);
+        gemmStrided(acc, wOff, K, gy, yOff, P, 1, col, 0, 1, P, cOutG, K, P, 1, beta);
+      }
+    }
+  }
+  if (n === 0) acc.fill(0, 0, cOut * K);
+  for (let j = 0; j < cOut * K; j++) gw[j] = acc[j]!;
+}
+
+/** gb[cOut] = Σ_{n,oh,ow} gy[n,cOut,oh,ow]. */
+export function conv2dBackwardBias(gb: FloatArray, gy: FloatArray, p: Conv2dParams): void {
+  const { n, cOut, outH, outW } = p;
+  const P = outH * outW;
+  for (let o = 0; o < cOut; o++) {
+    let s = 0;
+    for (let i = 0; i < n; i++) {
+      const off = (i * cOut + o) * P;
+      for (let q = 0; q < P; q++) s += gy[off + q]!;
+    }
+    gb[o] = s;
+  }
+}
+
+// ------------------------------------------------------------------------------- references
+// Direct loops over (n, cOut, oh, ow, c, u, v), straight from the definition.
+
+/** Reference for `conv2dForward`. */
+export function conv2dForwardNaive(
+  y: FloatArray,
+  x: FloatArray,
+  w: FloatArray,
+  b: FloatArray | null,
+  p: Conv2dParams,
+): void {
+  const { n, cIn, h, cOut, kh, kw, groups, outH, outW } = p;
+  const W = p.w;
+  const cInG = cIn / groups;
+  const cOutG = cOut / groups;
+  const circ = p.paddingMode === 'circular';
+  for (let i = 0; i < n; i++) {
+    for (let o = 0; o < cOut; o++) {
+      const g = Math.floor(o / cOutG);
+      for (let oh = 0; oh < outH; oh++) {
+        for (let ow = 0; ow < outW; ow++) {
+          let s = b === null ? 0 : b[o]!;
+          for (let c = 0; c < cInG; c++) {
+            for (let u = 0; u < kh; u++) {
+              const ih = srcIndex(oh, u, p.strideH, p.padH, p.dilH, h, circ);
+              if (ih < 0) continue;
+              for (let v = 0; v < kw; v++) {
+                const iw = srcIndex(ow, v, p.strideW, p.padW, p.dilW, W, circ);
+                if (iw < 0) continue;
+                s +=
+                  x[((i * cIn + g * cInG + c) * h + ih) * W + iw]! *
+                  w[((o * cInG + c) * kh + u) * kw + v]!;
+              }
+            }
+          }
+          y[((i * cOut + o) * outH + oh) * outW + ow] = s;
+        }
+      }
+    }
+  }
+}
+
+/** Reference for `conv2dBackwardInput`. */
+export function conv2dBackwardInputNaive(
+  gx: FloatArray,
+  gy: FloatArray,
+  w: FloatArray,
+  p: Conv2dParams,
+): void {
+  const { n, cIn, h, cOut, kh, kw, groups, outH, outW } = p;
+  const W = p.w;
+  const cInG = cIn / groups;
+  const cOutG = cOut / groups;
+  const circ = p.paddingMode === 'circular';
+  gx.fill(0, 0, n * cIn * h * W);
+  for (let i = 0; i < n; i++) {
+    for (let o = 0; o < cOut; o++) {
+      const g = Math.floor(o / cOutG);
+      for (let oh = 0; oh < outH; oh++) {
+        for (let ow = 0; ow < outW; ow++) {
+          const gv = gy[((i * cOut + o) * outH + oh) * outW + ow]!;
+          for (let c = 0; c < cInG; c++) {
+            for (let u = 0; u < kh; u++) {
+              const ih = srcIndex(oh, u, p.strideH, p.padH, p.dilH, h, circ);
+              if (ih < 0) continue;
+              for (let v = 0; v < kw; v++) {
+                const iw = srcIndex(ow, v, p.strideW, p.padW, p.dilW, W, circ);
+                if (iw < 0) continue;
+                gx[((i * cIn + g * cInG + c) * h + ih) * W + iw] +=
+                  gv * w[((o * cInG + c) * kh + u) * kw + v]!;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Reference for `conv2dBackwardWeight`. */
+export function conv2dBackwardWeightNaive(
+  gw: FloatArray,
+  gy: FloatArray,
+  x: FloatArray,
+  p: Conv2dParams,
+): void {
+  const { n, cIn, h, cOut, kh, kw, groups, outH, outW } = p;
+  const W = p.w;
+  const cInG = cIn / groups;
+  const cOutG = cOut / groups;
+  const circ = p.paddingMode === 'circular';
+  for (let o = 0; o < cOut; o++) {
+    const g = Math.floor(o / cOutG);
+    for (let c = 0; c < cInG; c++) {
+      for (let u = 0; u < kh; u++) {
+        for (let v = 0; v < kw; v++) {
+          let s = 0;
+          for (let i = 0; i < n; i++) {
+            for (let oh = 0; oh < outH; oh++) {
+              const ih = srcIndex(oh, u, p.strideH, p.padH, p.dilH, h, circ);
+              if (ih < 0) continue;
+              for (let ow = 0; ow < outW; ow++) {
+                const iw = srcIndex(ow, v, p.strideW, p.padW, p.dilW, W, circ);
+                if (iw < 0) continue;
+                s +=
+                  gy[((i * cOut + o) * outH + oh) * outW + ow]! *
+                  x[((i * cIn + g * cInG + c) * h + ih) * W + iw]!;
+              }
+            }
+          }
+          gw[((o * cInG + c) * kh + u) * kw + v] = s;
+        }
+      }
+    }
+  }
+}
+
+/** Reference for `conv2dBackwardBias` (same loop; it is already the direct definition). */
+export function conv2dBackwardBiasNaive(gb: FloatArray, gy: FloatArray, p: Conv2dParams): void {
+  conv2dBackwardBias(gb, gy, p);
+}
