@@ -67,3 +67,4 @@ export { noGrad, enableGrad, isGradEnabled } from './autograd/grad-mode.ts';
 export * as autograd from './autograd/index.ts';
 export * as nn from './nn/index.ts';
 export { BaselineNet } from './models/baseline.ts';
+export * as data from './data/index.ts';

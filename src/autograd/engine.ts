@@ -39,11 +39,14 @@ function topoSort(root: Tensor): Tensor[] {
 function accumulate(t: Tensor, g: Tensor): void {
   if (t.grad === null) {
     t.grad = g.detach().clone();
-  } else {
+  } else if (t.grad.isContiguous()) {
     const acc = t.grad._flat();
     const add = g._flat();
     for (let i = 0; i < acc.length; i++) acc[i] += add[i]!;
     t.grad._bump();
+  } else {
+    // A user-assigned strided .grad: _flat() would be a copy, so add through the strided view.
+    t.grad.add_(g);
   }
 }
 

@@ -194,6 +194,12 @@ export class Tensor {
         `${op}: a leaf tensor that requires grad is being used in an in-place operation; wrap it in noGrad() or use .data`,
       );
     }
+    // In-place updates are not recorded, so the graph above this tensor would silently give wrong gradients.
+    if (isGradEnabled() && this.gradFn !== null) {
+      throw new Error(
+        `${op}: in-place operations are not recorded by autograd and this tensor (${this.gradFn.name}) is part of a graph; use the out-of-place op, or noGrad()/detach()`,
+      );
+    }
   }
   /** Applies fn to every element in place. */
   _mapInPlace(op: string, fn: (x: number, i: number) => number): this {
@@ -228,7 +234,7 @@ export class Tensor {
   clamp_(min: number | null, max: number | null = null): this {
     const lo = min ?? -Infinity;
     const hi = max ?? Infinity;
-    return this._mapInPlace('clamp_', (x) => (x < lo ? lo : x > hi ? hi : x));
+    return this._mapInPlace('clamp_', (x) => (x > hi ? hi : x < lo ? (lo > hi ? hi : lo) : x));
   }
   /**
    * Fill with U(low, high), drawn like PyTorch's `uniform_`: for float32 the bounds and their
@@ -272,10 +278,10 @@ export class Tensor {
 
   // ---- ops ----------------------------------------------------------------------------------
   add(other: TensorLike, alpha?: number): Tensor {
-    return ops.add(this, alpha === undefined ? other : ops.mul(other, alpha));
+    return ops.add(this, alpha === undefined ? other : scaled(other, alpha));
   }
   sub(other: TensorLike, alpha?: number): Tensor {
-    return ops.sub(this, alpha === undefined ? other : ops.mul(other, alpha));
+    return ops.sub(this, alpha === undefined ? other : scaled(other, alpha));
   }
   mul(other: TensorLike): Tensor {
     return ops.mul(this, other);
@@ -430,6 +436,10 @@ export class Tensor {
 }
 
 export type NestedNumbers = number | NestedNumbers[];
+
+function scaled(x: TensorLike, alpha: number): TensorLike {
+  return typeof x === 'number' ? x * alpha : ops.mul(x, alpha);
+}
 
 function flatArgs(args: number[] | [number[]]): number[] {
   return Array.isArray(args[0]) ? (args[0] as number[]) : (args as number[]);

@@ -24,14 +24,49 @@ function inferShape(op: string, shape: readonly number[], n: number): number[] {
   return out;
 }
 
-function viewOf(x: Tensor, shape: number[]): Tensor {
-  return new Tensor(ndarray(x._v.data, shape, contiguousStrides(shape), x._v.offset));
+function viewOf(x: Tensor, shape: number[], stride: number[] = contiguousStrides(shape)): Tensor {
+  return new Tensor(ndarray(x._v.data, shape, stride, x._v.offset));
+}
+
+/**
+ * Strides that show `x` as `shape` without copying, or null when the layout does not allow it (as
+ * PyTorch's `view`): each run of old dims merged or split must be contiguous within itself.
+ */
+function viewStrides(x: Tensor, shape: readonly number[]): number[] | null {
+  const oldShape = x._v.shape;
+  const oldStride = x._v.stride;
+  if (oldShape.length === 0 || numel(shape) === 0) return contiguousStrides(shape);
+  const stride = new Array<number>(shape.length);
+  let vd = shape.length - 1;
+  let base = oldStride[oldShape.length - 1]!;
+  let oldN = 1;
+  let newN = 1;
+  for (let d = oldShape.length - 1; d >= 0; d--) {
+    oldN *= oldShape[d]!;
+    // A chunk of old dims ends where the next dim up is not laid out right above this one.
+    if (d === 0 || (oldShape[d - 1] !== 1 && oldStride[d - 1] !== oldN * base)) {
+      while (vd >= 0 && (newN < oldN || shape[vd] === 1)) {
+        stride[vd] = newN * base;
+        newN *= shape[vd]!;
+        vd--;
+      }
+      if (newN !== oldN) return null;
+      if (d > 0) {
+        base = oldStride[d - 1]!;
+        oldN = 1;
+        newN = 1;
+      }
+    }
+  }
+  return vd === -1 ? stride : null;
 }
 
 class Reshape extends Function {
   static forward(ctx: Context, x: Tensor, shape: number[]): Tensor {
     ctx.inShape = x.shape;
-    return viewOf(x.contiguous(), shape);
+    // A view when the strides allow it (squeeze/unsqueeze always do), else a contiguous copy.
+    const stride = viewStrides(x, shape);
+    return stride ? viewOf(x, shape, stride) : viewOf(x.contiguous(), shape);
   }
   // reshape back
   static backward(ctx: Context, g: Tensor) {
@@ -47,8 +82,10 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
 /** reshape that refuses to copy (PyTorch's `view` on a non-contiguous tensor errors too). */
 export function view(x: Tensor, shape: readonly number[]): Tensor {
   const s = inferShape('view', shape, x.numel());
-  if (!x.isContiguous()) {
-    throw new Error(`view: tensor of shape ${shapeStr(x.shape)} is not contiguous; use reshape() (or contiguous().view())`);
+  if (viewStrides(x, s) === null) {
+    throw new Error(
+      `view: size ${shapeStr(s)} is not compatible with the strides ${shapeStr(x.strides)} of a non-contiguous tensor of shape ${shapeStr(x.shape)}; use reshape() (or contiguous().view())`,
+    );
   }
   return Reshape.apply(x, s);
 }

@@ -208,7 +208,8 @@ class Clamp extends Function {
     ctx.saveForBackward(x);
     ctx.lo = lo;
     ctx.hi = hi;
-    return unaryMap(x, (v) => (v < lo ? lo : v > hi ? hi : v));
+    // min(max(x, lo), hi): when lo > hi every element becomes hi, as in PyTorch.
+    return unaryMap(x, (v) => (v > hi ? hi : v < lo ? (lo > hi ? hi : lo) : v));
   }
   // d clamp(x) = [lo <= x <= hi] dx
   static backward(ctx: Context, g: Tensor) {
@@ -282,7 +283,8 @@ export const relu = (x: Tensor): Tensor => Relu.apply(x);
 export const clamp = (x: Tensor, min: number | null, max: number | null = null): Tensor => Clamp.apply(x, min, max);
 /** Elementwise `cond ? a : b` with broadcasting. */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
-  const [ta, tb] = pair('where', a, b);
+  // Two numbers: int32 if both are integers, else float32 (torch.where(c, 1., 0.) is float32).
+  const [ta, tb] = typeof a === 'number' && typeof b === 'number' ? [asTensor(a, cond), asTensor(b, cond)] : pair('where', a, b);
   return Where.apply(cond, ta, tb);
 }
 

@@ -1,0 +1,216 @@
+/**
+ * The training loop of the notebook (train → test → scheduler step, per epoch) with a live progress
+ * line, per-epoch JSON, and an atomic checkpoint after every epoch that `resume` continues from
+ * with the same numbers as an uninterrupted run.
+ */
+import { existsSync, mkdirSync, appendFileSync, readFileSync, rmSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { manualSeed, defaultGenerator, Generator } from '../../src/tensor/random.ts';
+import { noGrad } from '../../src/autograd/grad-mode.ts';
+import { nllLoss } from '../../src/nn/functional.ts';
+import { save, load } from '../../src/nn/serialization.ts';
+import type { Module, StateDict } from '../../src/nn/index.ts';
+import { Tensor } from '../../src/tensor/tensor.ts';
+import { DataLoader, Normalize, ToTensor, Compose, mnist, type TensorDataset } from '../../src/data/index.ts';
+import { lrScheduler, type Optimizer, type OptimizerStateDict } from '../../src/optim/index.ts';
+import { writeFileAtomic } from '../../src/util/fs.ts';
+import type { Experiment, RunConfig } from './experiments.ts';
+
+export interface TrainOptions extends RunConfig {
+  outDir: string;
+  trainLimit?: number;
+  testLimit?: number;
+  resume?: boolean;
+  logInterval?: number;
+  quiet?: boolean;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  trainLoss: number;
+  testLoss: number;
+  correct: number;
+  total: number;
+  accuracy: number;
+  lr: number;
+  seconds: number;
+  msPerStep: number;
+}
+
+interface CheckpointMeta {
+  experiment: string;
+  epoch: number;
+  weights: string;
+  optimizerBuffers: string;
+  config: RunConfig;
+  optimizer: unknown;
+  scheduler: unknown;
+  rng: { global: ReturnType<Generator['getState']>; shuffle: ReturnType<Generator['getState']> };
+  history: EpochRecord[];
+}
+
+/** Optimizer state buffers go to safetensors (they are as large as the model); the rest to JSON. */
+function splitOptimizerState(sd: OptimizerStateDict): [OptimizerStateDict, StateDict] {
+  const tensors: StateDict = {};
+  const state: OptimizerStateDict['state'] = {};
+  for (const [idx, st] of Object.entries(sd.state)) {
+    state[idx] = {};
+    for (const [k, v] of Object.entries(st)) {
+      if (ArrayBuffer.isView(v)) tensors[`${idx}.${k}`] = Tensor.fromData(v as Float32Array | Float64Array, [v.length]);
+      else state[idx][k] = v;
+    }
+  }
+  return [{ state, paramGroups: sd.paramGroups }, tensors];
+}
+
+function joinOptimizerState(meta: OptimizerStateDict, tensors: StateDict): OptimizerStateDict {
+  const state: OptimizerStateDict['state'] = {};
+  for (const [idx, st] of Object.entries(meta.state)) state[idx] = { ...st };
+  for (const [key, t] of Object.entries(tensors)) {
+    const [idx, k] = key.split('.') as [string, string];
+    (state[idx] ??= {})[k] = t._flat() as Float32Array | Float64Array;
+  }
+  return { state, paramGroups: meta.paramGroups };
+}
+
+let cached: { train: TensorDataset; test: TensorDataset } | null = null;
+
+/** MNIST with `ToTensor()` + `Normalize((0.1307,), (0.3081,))`, loaded once per process. */
+export async function loadMnist(): Promise<{ train: TensorDataset; test: TensorDataset }> {
+  if (!cached) {
+    const transform = new Compose([new ToTensor(), new Normalize(0.1307, 0.3081)]);
+    cached = { train: await mnist('train', { transform }), test: await mnist('test', { transform }) };
+  }
+  return cached;
+}
+
+function fmtTime(s: number): string {
+  if (!Number.isFinite(s)) return '--:--';
+  const m = Math.floor(s / 60);
+  const sec = Math.floor(s % 60);
+  return m >= 60 ? `${Math.floor(m / 60)}:${String(m % 60).padStart(2, '0')}:${String(sec).padStart(2, '0')}` : `${m}:${String(sec).padStart(2, '0')}`;
+}
+
+/** Average NLL and accuracy on a dataset, in eval mode without a graph. */
+export function evaluate(model: Module, data: TensorDataset, batchSize: number): { loss: number; correct: number; total: number } {
+  model.eval();
+  let loss = 0;
+  let correct = 0;
+  noGrad(() => {
+    for (const [x, y] of new DataLoader(data, { batchSize })) {
+      const out = model.forward(x);
+      loss += nllLoss(out, y, { reduction: 'sum' }).item();
+      const pred = out.argmax(1)._flat();
+      const t = y._flat();
+      for (let i = 0; i < t.length; i++) if (pred[i] === t[i]) correct++;
+    }
+  });
+  return { loss: loss / data.length, correct, total: data.length };
+}
+
+export async function train(exp: Experiment, opts: TrainOptions): Promise<EpochRecord[]> {
+  const log = (line: string) => {
+    if (!opts.quiet) console.log(line);
+    appendFileSync(join(opts.outDir, 'log.txt'), line + '\n');
+  };
+  mkdirSync(opts.outDir, { recursive: true });
+  const { train: fullTrain, test: fullTest } = await loadMnist();
+  const trainSet = opts.trainLimit ? fullTrain.subset(opts.trainLimit) : fullTrain;
+  const testSet = opts.testLimit ? fullTest.subset(opts.testLimit) : fullTest;
+
+  manualSeed(opts.seed);
+  const model = exp.model();
+  const optimizer: Optimizer = exp.optimizer(model.parameters(), opts);
+  const scheduler = new lrScheduler.StepLR(optimizer, { stepSize: 1, gamma: opts.gamma });
+  const shuffle = new Generator(opts.seed + 1);
+  const loader = new DataLoader(trainSet, { batchSize: opts.batchSize, shuffle: true, generator: shuffle });
+  let history: EpochRecord[] = [];
+
+  const metaPath = join(opts.outDir, 'checkpoint.json');
+  if (opts.resume && existsSync(metaPath)) {
+    const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as CheckpointMeta;
+    if (meta.experiment !== exp.name) throw new Error(`resume: ${metaPath} belongs to experiment '${meta.experiment}', not '${exp.name}'`);
+    model.loadStateDict(load(join(opts.outDir, meta.weights)).tensors);
+    optimizer.loadStateDict(joinOptimizerState(meta.optimizer as OptimizerStateDict, load(join(opts.outDir, meta.optimizerBuffers)).tensors));
+    scheduler.loadStateDict(meta.scheduler as never);
+    defaultGenerator.setState(meta.rng.global);
+    shuffle.setState(meta.rng.shuffle);
+    history = meta.history;
+    log(`Resumed ${exp.name} from epoch ${meta.epoch} (${metaPath})`);
+  }
+
+  const steps = loader.length;
+  const interval = opts.logInterval ?? 100;
+  const tty = process.stdout.isTTY && !opts.quiet;
+  for (let epoch = history.length + 1; epoch <= opts.epochs; epoch++) {
+    model.train();
+    const lr = optimizer.paramGroups[0]!.lr as number;
+    const t0 = performance.now();
+    let seen = 0;
+    let lossSum = 0;
+    let step = 0;
+    for (const [x, y] of loader) {
+      exp.beforeForward?.(model);
+      optimizer.zeroGrad();
+      const out = model.forward(x);
+      const loss = nllLoss(out, y);
+      loss.backward();
+      optimizer.step();
+      const l = loss.item();
+      if (!Number.isFinite(l)) throw new Error(`train: loss became ${l} at epoch ${epoch}, step ${step}`);
+      lossSum += l * y.size(0);
+      seen += y.size(0);
+      step++;
+      const elapsed = (performance.now() - t0) / 1000;
+      const line =
+        `Train Epoch: ${epoch} [${seen}/${trainSet.length} (${((100 * step) / steps).toFixed(0)}%)]\tLoss: ${l.toFixed(6)}` +
+        `  ${(seen / elapsed).toFixed(0)} img/s  ETA ${fmtTime((elapsed / step) * (steps - step))}`;
+      if (tty) process.stdout.write(`\r${line}\x1b[K`);
+      if (step % interval === 0 || step === steps) {
+        if (tty) process.stdout.write('\n');
+        if (tty) appendFileSync(join(opts.outDir, 'log.txt'), line + '\n');
+        else log(line);
+      }
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const ev = evaluate(model, testSet, opts.testBatchSize);
+    const accuracy = (100 * ev.correct) / ev.total;
+    log(`\nTest set: Average loss: ${ev.loss.toFixed(4)}, Accuracy: ${ev.correct}/${ev.total} (${accuracy.toFixed(2)}%)\n`);
+    scheduler.step();
+    history.push({
+      epoch,
+      trainLoss: lossSum / seen,
+      testLoss: ev.loss,
+      correct: ev.correct,
+      total: ev.total,
+      accuracy,
+      lr,
+      seconds,
+      msPerStep: (1000 * seconds) / steps,
+    });
+    // Weights first under a new name, then the JSON that points at them: the JSON is the commit.
+    const weights = `weights-epoch${epoch}.safetensors`;
+    const optimizerBuffers = `optimizer-epoch${epoch}.safetensors`;
+    save(model.stateDict(), join(opts.outDir, weights), { experiment: exp.name, epoch: String(epoch) });
+    const [optimizerMeta, optimizerTensors] = splitOptimizerState(optimizer.stateDict());
+    save(optimizerTensors, join(opts.outDir, optimizerBuffers), { experiment: exp.name, epoch: String(epoch) });
+    const meta: CheckpointMeta = {
+      experiment: exp.name,
+      epoch,
+      weights,
+      optimizerBuffers,
+      config: { epochs: opts.epochs, batchSize: opts.batchSize, testBatchSize: opts.testBatchSize, lr: opts.lr, gamma: opts.gamma, seed: opts.seed },
+      optimizer: optimizerMeta,
+      scheduler: scheduler.stateDict(),
+      rng: { global: defaultGenerator.getState(), shuffle: shuffle.getState() },
+      history,
+    };
+    writeFileAtomic(metaPath, JSON.stringify(meta));
+    writeFileAtomic(join(opts.outDir, 'history.json'), JSON.stringify(history, null, 1) + '\n');
+    for (const f of readdirSync(opts.outDir)) {
+      const stale = (f.startsWith('weights-epoch') && f !== weights) || (f.startsWith('optimizer-epoch') && f !== optimizerBuffers);
+      if (stale) rmSync(join(opts.outDir, f));
+    }
+  }
+  return history;
+}
