@@ -67,4 +67,5 @@ export { noGrad, enableGrad, isGradEnabled } from './autograd/grad-mode.ts';
 export * as autograd from './autograd/index.ts';
 export * as nn from './nn/index.ts';
 export { BaselineNet } from './models/baseline.ts';
+export * as optim from './optim/index.ts';
 export * as data from './data/index.ts';

@@ -34,6 +34,8 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
       const slope = param ?? 0.01;
       return Math.sqrt(2 / (1 + slope * slope));
     }
+    default:
+      throw new Error(`calculateGain: unsupported nonlinearity '${String(nonlinearity)}'`);
   }
 }
 
@@ -62,6 +64,7 @@ export interface KaimingOptions {
 }
 
 function kaimingStd(t: Tensor, { a = 0, mode = 'fan_in', nonlinearity = 'leaky_relu' }: KaimingOptions): number {
+  if (mode !== 'fan_in' && mode !== 'fan_out') throw new Error(`kaiming: mode '${String(mode)}' not supported, use 'fan_in' or 'fan_out'`);
   const [fanIn, fanOut] = calculateFanInAndFanOut(t);
   const fan = mode === 'fan_in' ? fanIn : fanOut;
   return calculateGain(nonlinearity, a) / Math.sqrt(fan);

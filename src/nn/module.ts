@@ -132,8 +132,8 @@ export abstract class Module {
   loadStateDict(sd: StateDict, options: { strict?: boolean } = {}): LoadResult {
     const strict = options.strict ?? true;
     const own = this.stateDict();
-    const missingKeys = Object.keys(own).filter((k) => !(k in sd));
-    const unexpectedKeys = Object.keys(sd).filter((k) => !(k in own));
+    const missingKeys = Object.keys(own).filter((k) => !Object.hasOwn(sd, k));
+    const unexpectedKeys = Object.keys(sd).filter((k) => !Object.hasOwn(own, k));
     if (strict && (missingKeys.length || unexpectedKeys.length)) {
       const parts = [];
       if (missingKeys.length) parts.push(`missing keys: ${missingKeys.join(', ')}`);
@@ -141,8 +141,8 @@ export abstract class Module {
       throw new Error(`loadStateDict: ${parts.join('; ')}`);
     }
     for (const [k, dst] of Object.entries(own)) {
-      const src = sd[k];
-      if (!src) continue;
+      if (!Object.hasOwn(sd, k)) continue;
+      const src = sd[k]!;
       if (!sameShape(src.shape, dst.shape)) {
         throw new Error(`loadStateDict: size mismatch for ${k}: checkpoint has ${shapeStr(src.shape)}, model has ${shapeStr(dst.shape)}`);
       }
@@ -151,7 +151,7 @@ export abstract class Module {
       }
     }
     noGrad(() => {
-      for (const [k, dst] of Object.entries(own)) if (sd[k]) dst.copy_(sd[k]);
+      for (const [k, dst] of Object.entries(own)) if (Object.hasOwn(sd, k)) dst.copy_(sd[k]!);
     });
     return { missingKeys, unexpectedKeys };
   }
