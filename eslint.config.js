@@ -7,7 +7,10 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
@@ -20,7 +23,10 @@ export default tseslint.config(
           patterns: [
             { group: ['**/autograd/**', '**/autograd'], message: 'kernels never import autograd' },
             { group: ['**/nn/**', '**/nn'], message: 'kernels never import nn' },
-            { group: ['**/tensor/tensor.ts', '../tensor.ts'], message: 'kernels work on typed arrays, not Tensor' },
+            {
+              group: ['**/tensor/tensor.ts', '../tensor.ts'],
+              message: 'kernels work on typed arrays, not Tensor',
+            },
           ],
         },
       ],

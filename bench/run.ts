@@ -17,17 +17,26 @@ const suites: Record<string, () => Promise<object[]>> = {
   'train-step': () => benchTrainStep(),
 };
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { out: { type: 'string' } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { out: { type: 'string' } },
+});
 const chosen = positionals.length ? positionals : Object.keys(suites);
 const results: Record<string, object[]> = {};
 for (const name of chosen) {
   const run = suites[name];
-  if (!run) throw new Error(`bench: unknown suite '${name}' (known: ${Object.keys(suites).join(', ')})`);
+  if (!run)
+    throw new Error(`bench: unknown suite '${name}' (known: ${Object.keys(suites).join(', ')})`);
   console.log(`\n## ${name}`);
   results[name] = await run();
   console.table(results[name]);
 }
 const out = values.out ?? 'runs/bench/latest.json';
-const record = { date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model, results };
+const record = {
+  date: new Date().toISOString(),
+  node: process.version,
+  cpu: cpus()[0]?.model,
+  results,
+};
 writeFileAtomic(out, JSON.stringify(record, null, 1) + '\n');
 console.log(`\nwrote ${out}`);

@@ -17,5 +17,12 @@ export async function benchTrainStep(): Promise<object[]> {
     opt.step();
   };
   const ms = medianMs(step, 7, 2);
-  return [{ net: 'baseline', batch: 64, stepMs: +ms.toFixed(1), imagesPerSecond: +((64 * 1000) / ms).toFixed(0) }];
+  return [
+    {
+      net: 'baseline',
+      batch: 64,
+      stepMs: +ms.toFixed(1),
+      imagesPerSecond: +((64 * 1000) / ms).toFixed(0),
+    },
+  ];
 }

@@ -28,4 +28,7 @@ for (const exp of Object.values(experiments).filter((e) => e.inMain !== false)) 
 console.log(`\n| experiment | notebook   | shiftgrad   | epochs | s/epoch   |`);
 console.log(`|------------|------------|-------------|--------|-----------|`);
 for (const r of rows) console.log(r);
-if (quick) console.log('\n(--quick: 3,000 training images, 1 epoch, 1,000 test images; not comparable with the notebook)');
+if (quick)
+  console.log(
+    '\n(--quick: 3,000 training images, 1 epoch, 1,000 test images; not comparable with the notebook)',
+  );

@@ -9,8 +9,12 @@ import { writeFileAtomic } from '../src/util/fs.ts';
 import { lineChartSvg } from '../src/util/svg.ts';
 import type { EpochRecord } from './lib/trainer.ts';
 
-const { positionals, values } = parseArgs({ allowPositionals: true, options: { out: { type: 'string', default: 'docs/results' } } });
-if (positionals.length === 0) throw new Error('report: give one or more run directories, e.g. runs/baseline');
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: { out: { type: 'string', default: 'docs/results' } },
+});
+if (positionals.length === 0)
+  throw new Error('report: give one or more run directories, e.g. runs/baseline');
 for (const dir of positionals) {
   const name = basename(dir);
   const history = JSON.parse(readFileSync(join(dir, 'history.json'), 'utf8')) as EpochRecord[];
@@ -24,7 +28,9 @@ for (const dir of positionals) {
       title: `${name}: test accuracy per epoch`,
       xLabel: 'epoch',
       yLabel: 'test accuracy (%)',
-      series: [{ name: 'test accuracy', points: history.map((h) => [h.epoch, h.accuracy] as const) }],
+      series: [
+        { name: 'test accuracy', points: history.map((h) => [h.epoch, h.accuracy] as const) },
+      ],
     }),
   );
   writeFileAtomic(
@@ -34,11 +40,16 @@ for (const dir of positionals) {
       xLabel: 'epoch',
       yLabel: 'average NLL loss',
       series: [
-        { name: 'train (running mean over the epoch)', points: history.map((h) => [h.epoch, h.trainLoss] as const) },
+        {
+          name: 'train (running mean over the epoch)',
+          points: history.map((h) => [h.epoch, h.trainLoss] as const),
+        },
         { name: 'test', points: history.map((h) => [h.epoch, h.testLoss] as const) },
       ],
     }),
   );
   const last = history[history.length - 1]!;
-  console.log(`${name}: ${history.length} epochs, final accuracy ${last.accuracy.toFixed(2)} % → ${out}`);
+  console.log(
+    `${name}: ${history.length} epochs, final accuracy ${last.accuracy.toFixed(2)} % → ${out}`,
+  );
 }

@@ -31,10 +31,16 @@ expect.extend({
     const a = flatten(received);
     const b = flatten(expected);
     if (a.shape && b.shape && a.shape.join() !== b.shape.join()) {
-      return { pass: false, message: () => `shape [${a.shape}] differs from expected [${b.shape}]` };
+      return {
+        pass: false,
+        message: () => `shape [${a.shape}] differs from expected [${b.shape}]`,
+      };
     }
     if (a.values.length !== b.values.length) {
-      return { pass: false, message: () => `${a.values.length} values, expected ${b.values.length}` };
+      return {
+        pass: false,
+        message: () => `${a.values.length} values, expected ${b.values.length}`,
+      };
     }
     let worst = -1;
     let worstExcess = 0;

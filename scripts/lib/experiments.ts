@@ -26,7 +26,14 @@ export interface Experiment {
   inMain?: boolean;
 }
 
-const notebookDefaults: RunConfig = { epochs: 5, batchSize: 64, testBatchSize: 1000, lr: 1.0, gamma: 0.7, seed: 1 };
+const notebookDefaults: RunConfig = {
+  epochs: 5,
+  batchSize: 64,
+  testBatchSize: 1000,
+  lr: 1.0,
+  gamma: 0.7,
+  seed: 1,
+};
 
 export const experiments: Record<string, Experiment> = {
   baseline: {
@@ -41,6 +48,7 @@ export const experiments: Record<string, Experiment> = {
 
 export function getExperiment(name: string): Experiment {
   const e = experiments[name];
-  if (!e) throw new Error(`unknown experiment '${name}' (known: ${Object.keys(experiments).join(', ')})`);
+  if (!e)
+    throw new Error(`unknown experiment '${name}' (known: ${Object.keys(experiments).join(', ')})`);
   return e;
 }

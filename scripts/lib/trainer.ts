@@ -11,7 +11,14 @@ import { nllLoss } from '../../src/nn/functional.ts';
 import { save, load } from '../../src/nn/serialization.ts';
 import type { Module, StateDict } from '../../src/nn/index.ts';
 import { Tensor } from '../../src/tensor/tensor.ts';
-import { DataLoader, Normalize, ToTensor, Compose, mnist, type TensorDataset } from '../../src/data/index.ts';
+import {
+  DataLoader,
+  Normalize,
+  ToTensor,
+  Compose,
+  mnist,
+  type TensorDataset,
+} from '../../src/data/index.ts';
 import { lrScheduler, type Optimizer, type OptimizerStateDict } from '../../src/optim/index.ts';
 import { writeFileAtomic } from '../../src/util/fs.ts';
 import type { Experiment, RunConfig } from './experiments.ts';
@@ -56,7 +63,8 @@ function splitOptimizerState(sd: OptimizerStateDict): [OptimizerStateDict, State
   for (const [idx, st] of Object.entries(sd.state)) {
     state[idx] = {};
     for (const [k, v] of Object.entries(st)) {
-      if (ArrayBuffer.isView(v)) tensors[`${idx}.${k}`] = Tensor.fromData(v as Float32Array | Float64Array, [v.length]);
+      if (ArrayBuffer.isView(v))
+        tensors[`${idx}.${k}`] = Tensor.fromData(v as Float32Array | Float64Array, [v.length]);
       else state[idx][k] = v;
     }
   }
@@ -79,7 +87,10 @@ let cached: { train: TensorDataset; test: TensorDataset } | null = null;
 export async function loadMnist(): Promise<{ train: TensorDataset; test: TensorDataset }> {
   if (!cached) {
     const transform = new Compose([new ToTensor(), new Normalize(0.1307, 0.3081)]);
-    cached = { train: await mnist('train', { transform }), test: await mnist('test', { transform }) };
+    cached = {
+      train: await mnist('train', { transform }),
+      test: await mnist('test', { transform }),
+    };
   }
   return cached;
 }
@@ -88,11 +99,17 @@ function fmtTime(s: number): string {
   if (!Number.isFinite(s)) return '--:--';
   const m = Math.floor(s / 60);
   const sec = Math.floor(s % 60);
-  return m >= 60 ? `${Math.floor(m / 60)}:${String(m % 60).padStart(2, '0')}:${String(sec).padStart(2, '0')}` : `${m}:${String(sec).padStart(2, '0')}`;
+  return m >= 60
+    ? `${Math.floor(m / 60)}:${String(m % 60).padStart(2, '0')}:${String(sec).padStart(2, '0')}`
+    : `${m}:${String(sec).padStart(2, '0')}`;
 }
 
 /** Average NLL and accuracy on a dataset, in eval mode without a graph. */
-export function evaluate(model: Module, data: TensorDataset, batchSize: number): { loss: number; correct: number; total: number } {
+export function evaluate(
+  model: Module,
+  data: TensorDataset,
+  batchSize: number,
+): { loss: number; correct: number; total: number } {
   model.eval();
   let loss = 0;
   let correct = 0;
@@ -123,15 +140,27 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<EpochR
   const optimizer: Optimizer = exp.optimizer(model.parameters(), opts);
   const scheduler = new lrScheduler.StepLR(optimizer, { stepSize: 1, gamma: opts.gamma });
   const shuffle = new Generator(opts.seed + 1);
-  const loader = new DataLoader(trainSet, { batchSize: opts.batchSize, shuffle: true, generator: shuffle });
+  const loader = new DataLoader(trainSet, {
+    batchSize: opts.batchSize,
+    shuffle: true,
+    generator: shuffle,
+  });
   let history: EpochRecord[] = [];
 
   const metaPath = join(opts.outDir, 'checkpoint.json');
   if (opts.resume && existsSync(metaPath)) {
     const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as CheckpointMeta;
-    if (meta.experiment !== exp.name) throw new Error(`resume: ${metaPath} belongs to experiment '${meta.experiment}', not '${exp.name}'`);
+    if (meta.experiment !== exp.name)
+      throw new Error(
+        `resume: ${metaPath} belongs to experiment '${meta.experiment}', not '${exp.name}'`,
+      );
     model.loadStateDict(load(join(opts.outDir, meta.weights)).tensors);
-    optimizer.loadStateDict(joinOptimizerState(meta.optimizer as OptimizerStateDict, load(join(opts.outDir, meta.optimizerBuffers)).tensors));
+    optimizer.loadStateDict(
+      joinOptimizerState(
+        meta.optimizer as OptimizerStateDict,
+        load(join(opts.outDir, meta.optimizerBuffers)).tensors,
+      ),
+    );
     scheduler.loadStateDict(meta.scheduler as never);
     defaultGenerator.setState(meta.rng.global);
     shuffle.setState(meta.rng.shuffle);
@@ -157,7 +186,8 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<EpochR
       loss.backward();
       optimizer.step();
       const l = loss.item();
-      if (!Number.isFinite(l)) throw new Error(`train: loss became ${l} at epoch ${epoch}, step ${step}`);
+      if (!Number.isFinite(l))
+        throw new Error(`train: loss became ${l} at epoch ${epoch}, step ${step}`);
       lossSum += l * y.size(0);
       seen += y.size(0);
       step++;
@@ -175,7 +205,9 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<EpochR
     const seconds = (performance.now() - t0) / 1000;
     const ev = evaluate(model, testSet, opts.testBatchSize);
     const accuracy = (100 * ev.correct) / ev.total;
-    log(`\nTest set: Average loss: ${ev.loss.toFixed(4)}, Accuracy: ${ev.correct}/${ev.total} (${accuracy.toFixed(2)}%)\n`);
+    log(
+      `\nTest set: Average loss: ${ev.loss.toFixed(4)}, Accuracy: ${ev.correct}/${ev.total} (${accuracy.toFixed(2)}%)\n`,
+    );
     scheduler.step();
     history.push({
       epoch,
@@ -191,15 +223,28 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<EpochR
     // Weights first under a new name, then the JSON that points at them: the JSON is the commit.
     const weights = `weights-epoch${epoch}.safetensors`;
     const optimizerBuffers = `optimizer-epoch${epoch}.safetensors`;
-    save(model.stateDict(), join(opts.outDir, weights), { experiment: exp.name, epoch: String(epoch) });
+    save(model.stateDict(), join(opts.outDir, weights), {
+      experiment: exp.name,
+      epoch: String(epoch),
+    });
     const [optimizerMeta, optimizerTensors] = splitOptimizerState(optimizer.stateDict());
-    save(optimizerTensors, join(opts.outDir, optimizerBuffers), { experiment: exp.name, epoch: String(epoch) });
+    save(optimizerTensors, join(opts.outDir, optimizerBuffers), {
+      experiment: exp.name,
+      epoch: String(epoch),
+    });
     const meta: CheckpointMeta = {
       experiment: exp.name,
       epoch,
       weights,
       optimizerBuffers,
-      config: { epochs: opts.epochs, batchSize: opts.batchSize, testBatchSize: opts.testBatchSize, lr: opts.lr, gamma: opts.gamma, seed: opts.seed },
+      config: {
+        epochs: opts.epochs,
+        batchSize: opts.batchSize,
+        testBatchSize: opts.testBatchSize,
+        lr: opts.lr,
+        gamma: opts.gamma,
+        seed: opts.seed,
+      },
       optimizer: optimizerMeta,
       scheduler: scheduler.stateDict(),
       rng: { global: defaultGenerator.getState(), shuffle: shuffle.getState() },
@@ -208,7 +253,9 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<EpochR
     writeFileAtomic(metaPath, JSON.stringify(meta));
     writeFileAtomic(join(opts.outDir, 'history.json'), JSON.stringify(history, null, 1) + '\n');
     for (const f of readdirSync(opts.outDir)) {
-      const stale = (f.startsWith('weights-epoch') && f !== weights) || (f.startsWith('optimizer-epoch') && f !== optimizerBuffers);
+      const stale =
+        (f.startsWith('weights-epoch') && f !== weights) ||
+        (f.startsWith('optimizer-epoch') && f !== optimizerBuffers);
       if (stale) rmSync(join(opts.outDir, f));
     }
   }

@@ -50,9 +50,15 @@ function accumulate(t: Tensor, g: Tensor): void {
   }
 }
 
-export function backward(root: Tensor, gradient: Tensor | undefined, options: BackwardOptions = {}): void {
+export function backward(
+  root: Tensor,
+  gradient: Tensor | undefined,
+  options: BackwardOptions = {},
+): void {
   if (!root.requiresGrad) {
-    throw new Error('backward: tensor does not require grad and has no gradFn (did you forget requiresGrad: true?)');
+    throw new Error(
+      'backward: tensor does not require grad and has no gradFn (did you forget requiresGrad: true?)',
+    );
   }
   let seed: Tensor;
   if (gradient === undefined) {
@@ -64,10 +70,14 @@ export function backward(root: Tensor, gradient: Tensor | undefined, options: Ba
     seed = root.detach().clone().fill_(1);
   } else {
     if (!sameShape(gradient.shape, root.shape)) {
-      throw new Error(`backward: gradient shape ${shapeStr(gradient.shape)} does not match output shape ${shapeStr(root.shape)}`);
+      throw new Error(
+        `backward: gradient shape ${shapeStr(gradient.shape)} does not match output shape ${shapeStr(root.shape)}`,
+      );
     }
     if (gradient.dtype !== root.dtype) {
-      throw new Error(`backward: gradient dtype ${gradient.dtype} does not match output dtype ${root.dtype}`);
+      throw new Error(
+        `backward: gradient dtype ${gradient.dtype} does not match output dtype ${root.dtype}`,
+      );
     }
     seed = gradient.detach();
   }
@@ -101,14 +111,19 @@ export function backward(root: Tensor, gradient: Tensor | undefined, options: Ba
         const input = node.inputs[i];
         const gi = inputGrads[i];
         if (!input || !input.requiresGrad || gi === null || gi === undefined) continue;
-        if (!isTensor(gi)) throw new Error(`backward: ${node.fn.name}.backward returned a non-tensor gradient for input ${i}`);
+        if (!isTensor(gi))
+          throw new Error(
+            `backward: ${node.fn.name}.backward returned a non-tensor gradient for input ${i}`,
+          );
         if (!sameShape(gi.shape, input.shape)) {
           throw new Error(
             `backward: ${node.fn.name}.backward returned a gradient of shape ${shapeStr(gi.shape)} for input ${i} of shape ${shapeStr(input.shape)}`,
           );
         }
         if (gi.dtype !== input.dtype) {
-          throw new Error(`backward: ${node.fn.name}.backward returned a ${gi.dtype} gradient for a ${input.dtype} input ${i}`);
+          throw new Error(
+            `backward: ${node.fn.name}.backward returned a ${gi.dtype} gradient for a ${input.dtype} input ${i}`,
+          );
         }
         const prev = grads.get(input);
         grads.set(input, prev === undefined ? gi : prev.add(gi));

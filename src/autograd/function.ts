@@ -16,7 +16,11 @@ import type { Tensor } from '../tensor/tensor.ts';
 export const TENSOR_BRAND: unique symbol = Symbol.for('shiftgrad.Tensor');
 
 export function isTensor(x: unknown): x is Tensor {
-  return typeof x === 'object' && x !== null && (x as { [TENSOR_BRAND]?: boolean })[TENSOR_BRAND] === true;
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    (x as { [TENSOR_BRAND]?: boolean })[TENSOR_BRAND] === true
+  );
 }
 
 /** Per-call state shared by forward and backward. Extra fields may be stored on it freely. */
@@ -70,7 +74,9 @@ export interface FunctionClass {
   backward(ctx: Context, gradOutput: Tensor): Grads;
 }
 
-export type ForwardArgs<F> = F extends { forward(ctx: Context, ...args: infer A): Tensor } ? A : never;
+export type ForwardArgs<F> = F extends { forward(ctx: Context, ...args: infer A): Tensor }
+  ? A
+  : never;
 
 /** A recorded call: the graph edge from an output to the inputs it came from. */
 export class Node {
@@ -101,7 +107,8 @@ export class Function {
     if (!isTensor(out)) throw new Error(`${this.name}.forward must return a Tensor`);
     if (record) {
       // An output that is one of the inputs (or already in a graph) gets its own alias node.
-      if (out.gradFn !== null || (args as unknown[]).includes(out) || out.requiresGrad) out = out._alias();
+      if (out.gradFn !== null || (args as unknown[]).includes(out) || out.requiresGrad)
+        out = out._alias();
       const inputs = (args as unknown[]).map((a) => (isTensor(a) ? a : null));
       out._attach(new Node(this, ctx, inputs));
     }

@@ -25,12 +25,18 @@ function unravel(i: number, shape: readonly number[]): number[] {
   return idx;
 }
 
-export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: readonly Tensor[], options: GradcheckOptions = {}): true {
+export function gradcheck(
+  fn: (...inputs: Tensor[]) => Tensor,
+  inputs: readonly Tensor[],
+  options: GradcheckOptions = {},
+): true {
   const { eps = 1e-6, atol = 1e-5, rtol = 1e-3 } = options;
   const checked = inputs.map((t, i) => {
     if (!t.requiresGrad) return false;
     if (t.dtype !== 'float64') {
-      throw new Error(`gradcheck: input ${i} is ${t.dtype}; finite differences need float64 inputs`);
+      throw new Error(
+        `gradcheck: input ${i} is ${t.dtype}; finite differences need float64 inputs`,
+      );
     }
     return true;
   });
@@ -38,7 +44,8 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: readonly 
 
   // Analytic Jacobian: one backward per output element (rows), read off each input's grad.
   const out = fn(...inputs);
-  if (out.dtype !== 'float64') throw new Error(`gradcheck: the function returned ${out.dtype}; expected float64`);
+  if (out.dtype !== 'float64')
+    throw new Error(`gradcheck: the function returned ${out.dtype}; expected float64`);
   const nOut = out.numel();
   const saved = inputs.map((t) => t.grad);
   const analytic = inputs.map((t, i) => (checked[i] ? new Float64Array(nOut * t.numel()) : null));

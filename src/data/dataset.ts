@@ -1,6 +1,12 @@
 /** Datasets (`torch.utils.data.Dataset`) and the MNIST dataset over the validated IDX files. */
 import { Tensor } from '../tensor/tensor.ts';
-import { loadMnistRaw, MNIST_COLS, MNIST_ROWS, type LoadMnistOptions, type MnistSplit } from './mnist.ts';
+import {
+  loadMnistRaw,
+  MNIST_COLS,
+  MNIST_ROWS,
+  type LoadMnistOptions,
+  type MnistSplit,
+} from './mnist.ts';
 import type { Transform } from './transforms.ts';
 
 /** A map-style dataset of (input, target) pairs. */
@@ -39,7 +45,10 @@ export class TensorDataset implements Dataset {
   getItem(index: number): [Tensor, number] {
     this.check(index);
     const s = this.sampleSize;
-    return [Tensor.fromData(this.data.slice(index * s, (index + 1) * s), this.sampleShape), this.targets[index]!];
+    return [
+      Tensor.fromData(this.data.slice(index * s, (index + 1) * s), this.sampleShape),
+      this.targets[index]!,
+    ];
   }
 
   getBatch(indices: ArrayLike<number>): [Tensor, Tensor] {
@@ -52,13 +61,20 @@ export class TensorDataset implements Dataset {
       x.set(this.data.subarray(i * s, (i + 1) * s), j * s);
       y[j] = this.targets[i]!;
     }
-    return [Tensor.fromData(x, [indices.length, ...this.sampleShape]), Tensor.fromData(y, [indices.length])];
+    return [
+      Tensor.fromData(x, [indices.length, ...this.sampleShape]),
+      Tensor.fromData(y, [indices.length]),
+    ];
   }
 
   /** The first n samples (for quick runs). */
   subset(n: number): TensorDataset {
     const m = Math.min(n, this.length);
-    return new TensorDataset(this.data.subarray(0, m * this.sampleSize), this.targets.subarray(0, m), this.sampleShape);
+    return new TensorDataset(
+      this.data.subarray(0, m * this.sampleSize),
+      this.targets.subarray(0, m),
+      this.sampleShape,
+    );
   }
 }
 

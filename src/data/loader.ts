@@ -53,12 +53,21 @@ export class DataLoader implements Iterable<[Tensor, Tensor]> {
     const order = this.order();
     const ds = this.dataset;
     for (let b = 0; b < this.length; b++) {
-      const idx = order.subarray(b * this.batchSize, Math.min((b + 1) * this.batchSize, order.length));
+      const idx = order.subarray(
+        b * this.batchSize,
+        Math.min((b + 1) * this.batchSize, order.length),
+      );
       if (ds.getBatch) {
         yield ds.getBatch(idx);
       } else {
         const items = Array.from(idx, (i) => ds.getItem(i));
-        yield [stack(items.map(([x]) => x)), Tensor.fromData(Int32Array.from(items, ([, y]) => y), [items.length])];
+        yield [
+          stack(items.map(([x]) => x)),
+          Tensor.fromData(
+            Int32Array.from(items, ([, y]) => y),
+            [items.length],
+          ),
+        ];
       }
     }
   }

@@ -21,13 +21,16 @@ export class Normalize implements Transform {
   private readonly std: number;
   constructor(mean: number, std: number) {
     if (!(std !== 0 && Number.isFinite(std) && Number.isFinite(mean))) {
-      throw new Error(`Normalize: std must be finite and non-zero and mean finite, got mean ${mean}, std ${std}`);
+      throw new Error(
+        `Normalize: std must be finite and non-zero and mean finite, got mean ${mean}, std ${std}`,
+      );
     }
     this.mean = Math.fround(mean);
     this.std = Math.fround(std);
   }
   apply(x: Float32Array): Float32Array {
-    for (let i = 0; i < x.length; i++) x[i] = Math.fround(Math.fround(x[i]! - this.mean) / this.std);
+    for (let i = 0; i < x.length; i++)
+      x[i] = Math.fround(Math.fround(x[i]! - this.mean) / this.std);
     return x;
   }
 }

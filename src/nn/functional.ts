@@ -18,8 +18,19 @@ import {
   type Conv2dParams,
 } from '../tensor/kernels/conv2d.ts';
 import { linearBackward, linearForward } from '../tensor/kernels/gemm.ts';
-import { maxPool2dBackward, maxPool2dForward, maxPool2dParams, type MaxPool2dParams } from '../tensor/kernels/pool.ts';
-import { logSoftmaxBackward, logSoftmaxForward, nllLossBackward, nllLossForward, type Reduction } from '../tensor/kernels/softmax.ts';
+import {
+  maxPool2dBackward,
+  maxPool2dForward,
+  maxPool2dParams,
+  type MaxPool2dParams,
+} from '../tensor/kernels/pool.ts';
+import {
+  logSoftmaxBackward,
+  logSoftmaxForward,
+  nllLossBackward,
+  nllLossForward,
+  type Reduction,
+} from '../tensor/kernels/softmax.ts';
 import { dropout2dApply } from '../tensor/kernels/elementwise.ts';
 import { relu as reluOp, flatten as flattenOp } from '../autograd/ops/index.ts';
 
@@ -33,8 +44,10 @@ function checkFloat(op: string, ...ts: (Tensor | null)[]): void {
   const first = ts[0]!;
   for (const t of ts) {
     if (t === null) continue;
-    if (!isFloating(t.dtype)) throw new Error(`${op}: expected float32 or float64 tensors, got ${t.dtype}`);
-    if (t.dtype !== first.dtype) throw new Error(`${op}: dtype mismatch, ${first.dtype} and ${t.dtype}`);
+    if (!isFloating(t.dtype))
+      throw new Error(`${op}: expected float32 or float64 tensors, got ${t.dtype}`);
+    if (t.dtype !== first.dtype)
+      throw new Error(`${op}: dtype mismatch, ${first.dtype} and ${t.dtype}`);
   }
 }
 
@@ -74,13 +87,20 @@ class Conv2dFn extends Function {
 }
 
 /** `F.conv2d(input, weight, bias?, {stride, padding, dilation, groups, paddingMode})` over NCHW (or CHW). */
-export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, opts: Conv2dOptions = {}): Tensor {
+export function conv2d(
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null = null,
+  opts: Conv2dOptions = {},
+): Tensor {
   checkFloat('conv2d', x, weight, bias);
   const unbatched = x.ndim === 3;
   const x4 = unbatched ? x.unsqueeze(0) : x;
   const p = conv2dParams(x4.shape, weight.shape, opts);
   if (bias !== null && (bias.ndim !== 1 || bias.size(0) !== p.cOut)) {
-    throw new Error(`conv2d: bias of shape ${shapeStr(bias.shape)} does not match ${p.cOut} output channels`);
+    throw new Error(
+      `conv2d: bias of shape ${shapeStr(bias.shape)} does not match ${p.cOut} output channels`,
+    );
   }
   const y = Conv2dFn.apply(x4, weight, bias, p);
   return unbatched ? y.squeeze(0) : y;
@@ -115,10 +135,13 @@ class LinearFn extends Function {
 /** `F.linear(x, W, b)`: y = x Wᵀ + b, W is [out, in]; leading dims of x are batch dims. */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
   checkFloat('linear', x, weight, bias);
-  if (weight.ndim !== 2) throw new Error(`linear: weight must be 2-D [out, in], got ${shapeStr(weight.shape)}`);
+  if (weight.ndim !== 2)
+    throw new Error(`linear: weight must be 2-D [out, in], got ${shapeStr(weight.shape)}`);
   const [outF, inF] = weight.shape as [number, number];
   if (x.ndim < 1 || x.size(-1) !== inF) {
-    throw new Error(`linear: cannot multiply input ${shapeStr(x.shape)} by weight ${shapeStr(weight.shape)} (expects last dim ${inF})`);
+    throw new Error(
+      `linear: cannot multiply input ${shapeStr(x.shape)} by weight ${shapeStr(weight.shape)} (expects last dim ${inF})`,
+    );
   }
   if (bias !== null && (bias.ndim !== 1 || bias.size(0) !== outF)) {
     throw new Error(`linear: bias of shape ${shapeStr(bias.shape)} does not match ${outF} outputs`);
@@ -139,7 +162,11 @@ class MaxPool2dFn extends Function {
   }
   // the gradient of each window goes to its (first) maximum
   static backward(ctx: Context, g: Tensor) {
-    const { p, argmax, inShape } = ctx as unknown as { p: MaxPool2dParams; argmax: Int32Array; inShape: number[] };
+    const { p, argmax, inShape } = ctx as unknown as {
+      p: MaxPool2dParams;
+      argmax: Int32Array;
+      inShape: number[];
+    };
     const gx = alloc(g, p.n * p.c * p.h * p.w);
     maxPool2dBackward(gx, f(g), argmax, p);
     return [Tensor.fromData(gx, inShape), null];
@@ -156,14 +183,27 @@ export interface MaxPool2dOptions {
 /** `F.max_pool2d(x, kernelSize, {stride = kernelSize, padding, dilation, ceilMode})` over NCHW or CHW. */
 export function maxPool2d(x: Tensor, kernelSize: Pair, opts: MaxPool2dOptions = {}): Tensor {
   checkFloat('maxPool2d', x);
-  const p = maxPool2dParams(x.shape, kernelSize, opts.stride, opts.padding ?? 0, opts.dilation ?? 1, opts.ceilMode ?? false);
+  const p = maxPool2dParams(
+    x.shape,
+    kernelSize,
+    opts.stride,
+    opts.padding ?? 0,
+    opts.dilation ?? 1,
+    opts.ceilMode ?? false,
+  );
   const unbatched = x.ndim === 3;
   const y = MaxPool2dFn.apply(unbatched ? x.unsqueeze(0) : x, p);
   return unbatched ? y.squeeze(0) : y;
 }
 
 class MaskFn extends Function {
-  static forward(ctx: Context, x: Tensor, mask: Uint8Array, scale: number, planeSize: number): Tensor {
+  static forward(
+    ctx: Context,
+    x: Tensor,
+    mask: Uint8Array,
+    scale: number,
+    planeSize: number,
+  ): Tensor {
     Object.assign(ctx, { mask, scale, planeSize });
     const y = alloc(x, x.numel());
     dropout2dApply(y, f(x), mask, scale, mask.length, planeSize);
@@ -171,14 +211,25 @@ class MaskFn extends Function {
   }
   // d(x·m·s) = g·m·s
   static backward(ctx: Context, g: Tensor) {
-    const { mask, scale, planeSize } = ctx as unknown as { mask: Uint8Array; scale: number; planeSize: number };
+    const { mask, scale, planeSize } = ctx as unknown as {
+      mask: Uint8Array;
+      scale: number;
+      planeSize: number;
+    };
     const gx = alloc(g, g.numel());
     dropout2dApply(gx, f(g), mask, scale, mask.length, planeSize);
     return [Tensor.fromData(gx, g.shape), null, null, null];
   }
 }
 
-function dropMask(op: string, x: Tensor, p: number, planes: number, planeSize: number, gen: Generator): Tensor {
+function dropMask(
+  op: string,
+  x: Tensor,
+  p: number,
+  planes: number,
+  planeSize: number,
+  gen: Generator,
+): Tensor {
   checkFloat(op, x);
   const mask = new Uint8Array(planes);
   const keep = 1 - p;
@@ -187,11 +238,17 @@ function dropMask(op: string, x: Tensor, p: number, planes: number, planeSize: n
 }
 
 function checkP(op: string, p: number): void {
-  if (!(p >= 0 && p <= 1)) throw new Error(`${op}: dropout probability has to be between 0 and 1, but got ${p}`);
+  if (!(p >= 0 && p <= 1))
+    throw new Error(`${op}: dropout probability has to be between 0 and 1, but got ${p}`);
 }
 
 /** `F.dropout`: zero each element with probability p and scale the rest by 1/(1-p) (training only). */
-export function dropout(x: Tensor, p = 0.5, training = true, generator: Generator = defaultGenerator): Tensor {
+export function dropout(
+  x: Tensor,
+  p = 0.5,
+  training = true,
+  generator: Generator = defaultGenerator,
+): Tensor {
   checkP('dropout', p);
   if (!training || p === 0) return x;
   return dropMask('dropout', x, p, x.numel(), 1, generator);
@@ -202,7 +259,12 @@ export function dropout(x: Tensor, p = 0.5, training = true, generator: Generato
  * On a 2-D [N, F] input it drops single elements, as PyTorch 1.13 does (the notebook applies
  * Dropout2d to the fc1 output).
  */
-export function dropout2d(x: Tensor, p = 0.5, training = true, generator: Generator = defaultGenerator): Tensor {
+export function dropout2d(
+  x: Tensor,
+  p = 0.5,
+  training = true,
+  generator: Generator = defaultGenerator,
+): Tensor {
   checkP('dropout2d', p);
   if (!training || p === 0) return x;
   const s = x.shape;
@@ -269,25 +331,38 @@ class NllLossFn extends Function {
 }
 
 function targetArray(op: string, input: Tensor, target: Tensor): Int32Array {
-  if (target.dtype !== 'int32') throw new Error(`${op}: target must be an int32 tensor of class indices, got ${target.dtype}`);
+  if (target.dtype !== 'int32')
+    throw new Error(`${op}: target must be an int32 tensor of class indices, got ${target.dtype}`);
   if (input.ndim !== 2 || target.ndim !== 1 || target.size(0) !== input.size(0)) {
-    throw new Error(`${op}: expected input [N, C] and target [N], got input ${shapeStr(input.shape)} and target ${shapeStr(target.shape)}`);
+    throw new Error(
+      `${op}: expected input [N, C] and target [N], got input ${shapeStr(input.shape)} and target ${shapeStr(target.shape)}`,
+    );
   }
   return target._flat() as Int32Array;
 }
 
 /** `F.nll_loss(logProbs [N, C], target [N] int32, {reduction: 'mean' | 'sum' | 'none'})`. */
-export function nllLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+export function nllLoss(
+  input: Tensor,
+  target: Tensor,
+  opts: { reduction?: Reduction } = {},
+): Tensor {
   checkFloat('nllLoss', input);
   const reduction = opts.reduction ?? 'mean';
-  if (!['mean', 'sum', 'none'].includes(reduction)) throw new Error(`nllLoss: unknown reduction '${reduction}'`);
+  if (!['mean', 'sum', 'none'].includes(reduction))
+    throw new Error(`nllLoss: unknown reduction '${reduction}'`);
   return NllLossFn.apply(input, targetArray('nllLoss', input, target), reduction);
 }
 
 /** `F.cross_entropy(logits, target)` = nllLoss(logSoftmax(logits, 1), target). */
-export function crossEntropy(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+export function crossEntropy(
+  input: Tensor,
+  target: Tensor,
+  opts: { reduction?: Reduction } = {},
+): Tensor {
   return nllLoss(logSoftmax(input, 1), target, opts);
 }
 
 export const relu = (x: Tensor): Tensor => reluOp(x);
-export const flatten = (x: Tensor, startDim = 0, endDim = -1): Tensor => flattenOp(x, startDim, endDim);
+export const flatten = (x: Tensor, startDim = 0, endDim = -1): Tensor =>
+  flattenOp(x, startDim, endDim);

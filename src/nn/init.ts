@@ -13,7 +13,9 @@ export type FanMode = 'fan_in' | 'fan_out';
 /** (fan_in, fan_out) of a weight [out, in, ...receptive field]. */
 export function calculateFanInAndFanOut(t: Tensor): [number, number] {
   if (t.ndim < 2) {
-    throw new Error(`calculateFanInAndFanOut: fan in and fan out can not be computed for a tensor with fewer than 2 dims (shape ${shapeStr(t.shape)})`);
+    throw new Error(
+      `calculateFanInAndFanOut: fan in and fan out can not be computed for a tensor with fewer than 2 dims (shape ${shapeStr(t.shape)})`,
+    );
   }
   const receptive = t.shape.slice(2).reduce((p, s) => p * s, 1);
   return [t.size(1) * receptive, t.size(0) * receptive];
@@ -45,7 +47,12 @@ export function uniform_(t: Tensor, a = 0, b = 1, generator: Generator = default
 }
 
 /** Fill with N(mean, std²). */
-export function normal_(t: Tensor, mean = 0, std = 1, generator: Generator = defaultGenerator): Tensor {
+export function normal_(
+  t: Tensor,
+  mean = 0,
+  std = 1,
+  generator: Generator = defaultGenerator,
+): Tensor {
   return noGrad(() => t.normal_(mean, std, generator));
 }
 
@@ -63,8 +70,12 @@ export interface KaimingOptions {
   generator?: Generator;
 }
 
-function kaimingStd(t: Tensor, { a = 0, mode = 'fan_in', nonlinearity = 'leaky_relu' }: KaimingOptions): number {
-  if (mode !== 'fan_in' && mode !== 'fan_out') throw new Error(`kaiming: mode '${String(mode)}' not supported, use 'fan_in' or 'fan_out'`);
+function kaimingStd(
+  t: Tensor,
+  { a = 0, mode = 'fan_in', nonlinearity = 'leaky_relu' }: KaimingOptions,
+): number {
+  if (mode !== 'fan_in' && mode !== 'fan_out')
+    throw new Error(`kaiming: mode '${String(mode)}' not supported, use 'fan_in' or 'fan_out'`);
   const [fanIn, fanOut] = calculateFanInAndFanOut(t);
   const fan = mode === 'fan_in' ? fanIn : fanOut;
   return calculateGain(nonlinearity, a) / Math.sqrt(fan);
@@ -82,7 +93,11 @@ export function kaimingNormal_(t: Tensor, opts: KaimingOptions = {}): Tensor {
 }
 
 /** Glorot uniform: U(±gain·√(6/(fan_in+fan_out))). */
-export function xavierUniform_(t: Tensor, gain = 1, generator: Generator = defaultGenerator): Tensor {
+export function xavierUniform_(
+  t: Tensor,
+  gain = 1,
+  generator: Generator = defaultGenerator,
+): Tensor {
   const [fanIn, fanOut] = calculateFanInAndFanOut(t);
   const bound = gain * Math.sqrt(6 / (fanIn + fanOut));
   return uniform_(t, -bound, bound, generator);

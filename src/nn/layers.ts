@@ -54,10 +54,14 @@ export class Conv2d extends Module {
     this.groups = opts.groups ?? 1;
     this.paddingMode = opts.paddingMode ?? 'zeros';
     if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0) {
-      throw new Error(`Conv2d: inChannels ${inChannels} and outChannels ${outChannels} must be divisible by groups ${this.groups}`);
+      throw new Error(
+        `Conv2d: inChannels ${inChannels} and outChannels ${outChannels} must be divisible by groups ${this.groups}`,
+      );
     }
     const dtype = opts.dtype ?? 'float32';
-    this.weight = new Parameter(empty([outChannels, inChannels / this.groups, ...this.kernelSize], dtype));
+    this.weight = new Parameter(
+      empty([outChannels, inChannels / this.groups, ...this.kernelSize], dtype),
+    );
     this.bias = opts.bias === false ? null : new Parameter(empty([outChannels], dtype));
     resetLinearLike(this.weight, this.bias);
   }
@@ -109,7 +113,8 @@ export class MaxPool2d extends Module {
 export class Dropout extends Module {
   constructor(readonly p = 0.5) {
     super();
-    if (!(p >= 0 && p <= 1)) throw new Error(`Dropout: probability has to be between 0 and 1, but got ${p}`);
+    if (!(p >= 0 && p <= 1))
+      throw new Error(`Dropout: probability has to be between 0 and 1, but got ${p}`);
   }
   forward(x: Tensor): Tensor {
     return F.dropout(x, this.p, this.training);
@@ -120,7 +125,8 @@ export class Dropout extends Module {
 export class Dropout2d extends Module {
   constructor(readonly p = 0.5) {
     super();
-    if (!(p >= 0 && p <= 1)) throw new Error(`Dropout2d: probability has to be between 0 and 1, but got ${p}`);
+    if (!(p >= 0 && p <= 1))
+      throw new Error(`Dropout2d: probability has to be between 0 and 1, but got ${p}`);
   }
   forward(x: Tensor): Tensor {
     return F.dropout2d(x, this.p, this.training);

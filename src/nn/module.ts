@@ -120,7 +120,8 @@ export abstract class Module {
     for (const [name, m] of this.namedModules()) {
       const pre = name ? `${name}.` : '';
       for (const [k, p] of m.ownParameters()) out[pre + k] = p.detach();
-      for (const [k, b] of [...m.namedBuffers()].filter(([n]) => !n.includes('.'))) out[pre + k] = b.detach();
+      for (const [k, b] of [...m.namedBuffers()].filter(([n]) => !n.includes('.')))
+        out[pre + k] = b.detach();
     }
     return out;
   }
@@ -144,10 +145,14 @@ export abstract class Module {
       if (!Object.hasOwn(sd, k)) continue;
       const src = sd[k]!;
       if (!sameShape(src.shape, dst.shape)) {
-        throw new Error(`loadStateDict: size mismatch for ${k}: checkpoint has ${shapeStr(src.shape)}, model has ${shapeStr(dst.shape)}`);
+        throw new Error(
+          `loadStateDict: size mismatch for ${k}: checkpoint has ${shapeStr(src.shape)}, model has ${shapeStr(dst.shape)}`,
+        );
       }
       if (src.dtype !== dst.dtype) {
-        throw new Error(`loadStateDict: dtype mismatch for ${k}: checkpoint has ${src.dtype}, model has ${dst.dtype}`);
+        throw new Error(
+          `loadStateDict: dtype mismatch for ${k}: checkpoint has ${src.dtype}, model has ${dst.dtype}`,
+        );
       }
     }
     noGrad(() => {

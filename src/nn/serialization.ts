@@ -4,10 +4,19 @@ import type { DType } from '../tensor/dtype.ts';
 import { loadSafetensors, saveSafetensors, type StoredTensor } from './safetensors.ts';
 import type { StateDict } from './module.ts';
 
-const TO_ST: Record<DType, StoredTensor['dtype']> = { float32: 'F32', float64: 'F64', int32: 'I32', bool: 'BOOL' };
+const TO_ST: Record<DType, StoredTensor['dtype']> = {
+  float32: 'F32',
+  float64: 'F64',
+  int32: 'I32',
+  bool: 'BOOL',
+};
 
 /** Writes tensors (e.g. a state dict) atomically; metadata is a string-to-string map. */
-export function save(tensors: StateDict, path: string, metadata: Record<string, string> = {}): void {
+export function save(
+  tensors: StateDict,
+  path: string,
+  metadata: Record<string, string> = {},
+): void {
   const out: Record<string, StoredTensor> = {};
   for (const [k, t] of Object.entries(tensors)) {
     out[k] = { dtype: TO_ST[t.dtype], shape: t.shape, data: t.toTypedArray() };
@@ -34,13 +43,18 @@ export function load(path: string): { tensors: StateDict; metadata: Record<strin
         data = new Int32Array(src.length);
         for (let i = 0; i < src.length; i++) {
           const v = Number(src[i]);
-          if (v !== (v | 0)) throw new Error(`load ${path}: tensor ${k} holds int64 value ${src[i]} outside the int32 range`);
+          if (v !== (v | 0))
+            throw new Error(
+              `load ${path}: tensor ${k} holds int64 value ${src[i]} outside the int32 range`,
+            );
           data[i] = v;
         }
         break;
       }
       default:
-        throw new Error(`load ${path}: tensor ${k} has dtype ${st.dtype}, which shiftgrad does not support`);
+        throw new Error(
+          `load ${path}: tensor ${k} has dtype ${st.dtype}, which shiftgrad does not support`,
+        );
     }
     out[k] = Tensor.fromData(data, st.shape);
   }

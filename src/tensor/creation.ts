@@ -1,6 +1,13 @@
 /** Tensor creation: from data, constant fills, ranges and seeded random draws. */
 import { Tensor } from './tensor.ts';
-import { allocate, assertDType, dtypeOf, isFloating, type DType, type TypedArray } from './dtype.ts';
+import {
+  allocate,
+  assertDType,
+  dtypeOf,
+  isFloating,
+  type DType,
+  type TypedArray,
+} from './dtype.ts';
 import { checkShape, numel, shapeStr } from './shape.ts';
 import { defaultGenerator, randpermArray, type Generator } from './random.ts';
 
@@ -20,7 +27,10 @@ function finish(t: Tensor, opts: TensorOptions): Tensor {
   return t;
 }
 
-function inferNested(data: NestedArray, op: string): { shape: number[]; flat: number[]; bool: boolean } {
+function inferNested(
+  data: NestedArray,
+  op: string,
+): { shape: number[]; flat: number[]; bool: boolean } {
   const shape: number[] = [];
   let probe: NestedArray = data;
   while (Array.isArray(probe)) {
@@ -36,11 +46,16 @@ function inferNested(data: NestedArray, op: string): { shape: number[]; flat: nu
       else if (typeof x === 'number') {
         bool = false;
         flat.push(x);
-      } else throw new Error(`${op}: expected a number at ${path}, got ${Array.isArray(x) ? 'an array' : typeof x}`);
+      } else
+        throw new Error(
+          `${op}: expected a number at ${path}, got ${Array.isArray(x) ? 'an array' : typeof x}`,
+        );
       return;
     }
     if (!Array.isArray(x) || x.length !== shape[d]) {
-      throw new Error(`${op}: ragged nested array: expected length ${shape[d]} at ${path}, got ${Array.isArray(x) ? x.length : typeof x}`);
+      throw new Error(
+        `${op}: ragged nested array: expected length ${shape[d]} at ${path}, got ${Array.isArray(x) ? x.length : typeof x}`,
+      );
     }
     (x as readonly NestedArray[]).forEach((v, i) => walk(v, d + 1, `${path}[${i}]`));
   };
@@ -54,7 +69,10 @@ function inferNested(data: NestedArray, op: string): { shape: number[]; flat: nu
  * has no separate integer literals, so PyTorch's int64 inference cannot apply); booleans give
  * `bool`; a typed array keeps its type unless `dtype` says otherwise (Uint8Array → float32).
  */
-export function tensor(data: NestedArray | TypedArray | ArrayLike<number>, opts: TensorOptions & { shape?: readonly number[] } = {}): Tensor {
+export function tensor(
+  data: NestedArray | TypedArray | ArrayLike<number>,
+  opts: TensorOptions & { shape?: readonly number[] } = {},
+): Tensor {
   let values: ArrayLike<number>;
   let shape: number[];
   let dtype: DType;
@@ -72,13 +90,15 @@ export function tensor(data: NestedArray | TypedArray | ArrayLike<number>, opts:
   assertDType('tensor', dtype);
   if (opts.shape) {
     const s = checkShape('tensor', opts.shape);
-    if (numel(s) !== values.length) throw new Error(`tensor: ${values.length} values cannot fill shape ${shapeStr(s)}`);
+    if (numel(s) !== values.length)
+      throw new Error(`tensor: ${values.length} values cannot fill shape ${shapeStr(s)}`);
     shape = [...s];
   }
   const out = allocate(dtype, values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
-    if (dtype === 'int32' && !Number.isInteger(v)) throw new Error(`tensor: value ${v} at index ${i} is not an integer (dtype int32)`);
+    if (dtype === 'int32' && !Number.isInteger(v))
+      throw new Error(`tensor: value ${v} at index ${i} is not an integer (dtype int32)`);
     out[i] = v;
   }
   return finish(Tensor.fromData(out, shape), opts);
@@ -91,18 +111,26 @@ export function full(shape: readonly number[], value: number, opts: TensorOption
   return finish(Tensor.fromData(data, shape), opts);
 }
 
-export const zeros = (shape: readonly number[], opts: TensorOptions = {}): Tensor => full(shape, 0, opts);
-export const ones = (shape: readonly number[], opts: TensorOptions = {}): Tensor => full(shape, 1, opts);
-export const zerosLike = (t: Tensor, opts: TensorOptions = {}): Tensor => full(t.shape, 0, { dtype: t.dtype, ...opts });
-export const onesLike = (t: Tensor, opts: TensorOptions = {}): Tensor => full(t.shape, 1, { dtype: t.dtype, ...opts });
+export const zeros = (shape: readonly number[], opts: TensorOptions = {}): Tensor =>
+  full(shape, 0, opts);
+export const ones = (shape: readonly number[], opts: TensorOptions = {}): Tensor =>
+  full(shape, 1, opts);
+export const zerosLike = (t: Tensor, opts: TensorOptions = {}): Tensor =>
+  full(t.shape, 0, { dtype: t.dtype, ...opts });
+export const onesLike = (t: Tensor, opts: TensorOptions = {}): Tensor =>
+  full(t.shape, 1, { dtype: t.dtype, ...opts });
 export const fullLike = (t: Tensor, value: number, opts: TensorOptions = {}): Tensor =>
   full(t.shape, value, { dtype: t.dtype, ...opts });
 
 /** `arange(end)`, `arange(start, end, step?)`: values start, start+step, … below end. */
 export function arange(start: number, end?: number, step = 1, opts: TensorOptions = {}): Tensor {
   if (end === undefined) [start, end] = [0, start];
-  if (step === 0 || !Number.isFinite(step)) throw new Error(`arange: step must be finite and non-zero, got ${step}`);
-  if ((end - start) / step < 0) throw new Error(`arange: upper bound ${end} and step ${step} are inconsistent with start ${start}`);
+  if (step === 0 || !Number.isFinite(step))
+    throw new Error(`arange: step must be finite and non-zero, got ${step}`);
+  if ((end - start) / step < 0)
+    throw new Error(
+      `arange: upper bound ${end} and step ${step} are inconsistent with start ${start}`,
+    );
   const n = Math.ceil((end - start) / step);
   const allInt = [start, end, step].every(Number.isInteger);
   const dtype = opts.dtype ?? (allInt ? 'int32' : 'float32');
@@ -132,7 +160,12 @@ export function randn(shape: readonly number[], opts: RandomOptions = {}): Tenso
 }
 
 /** Integers in [low, high) (int32 unless dtype says otherwise). */
-export function randint(low: number, high: number, shape: readonly number[], opts: RandomOptions = {}): Tensor {
+export function randint(
+  low: number,
+  high: number,
+  shape: readonly number[],
+  opts: RandomOptions = {},
+): Tensor {
   if (!Number.isInteger(low) || !Number.isInteger(high) || low >= high) {
     throw new Error(`randint: need integers low < high, got low ${low}, high ${high}`);
   }
@@ -144,6 +177,7 @@ export function randint(low: number, high: number, shape: readonly number[], opt
 
 /** A random permutation of 0..n-1 (int32), as PyTorch's CPU `randperm`. */
 export function randperm(n: number, opts: { generator?: Generator } = {}): Tensor {
-  if (!Number.isInteger(n) || n < 0) throw new Error(`randperm: n must be a non-negative integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error(`randperm: n must be a non-negative integer, got ${n}`);
   return Tensor.fromData(randpermArray(n, opts.generator ?? defaultGenerator), [n]);
 }

@@ -9,14 +9,26 @@ const LINE_WIDTH = 80;
  * Formats values like PyTorch's `_Formatter`, deciding the mode from the values shown. Returns the
  * formatter and the column width (for floats, the widest nonzero finite value, as in PyTorch).
  */
-function formatter(values: ArrayLike<number>, dtype: string): { fmt: (v: number) => string; width: number } {
+function formatter(
+  values: ArrayLike<number>,
+  dtype: string,
+): { fmt: (v: number) => string; width: number } {
   const widest = (fmt: (v: number) => string, pick: (v: number) => boolean) => {
     let w = 1;
-    for (let i = 0; i < values.length; i++) if (pick(values[i]!)) w = Math.max(w, fmt(values[i]!).length);
+    for (let i = 0; i < values.length; i++)
+      if (pick(values[i]!)) w = Math.max(w, fmt(values[i]!).length);
     return { fmt, width: w };
   };
-  if (dtype === 'bool') return widest((v) => (v ? 'True' : 'False'), () => true);
-  if (dtype === 'int32') return widest((v) => String(v), () => true);
+  if (dtype === 'bool')
+    return widest(
+      (v) => (v ? 'True' : 'False'),
+      () => true,
+    );
+  if (dtype === 'int32')
+    return widest(
+      (v) => String(v),
+      () => true,
+    );
   let maxAbs = 0;
   let minAbs = Infinity;
   let allInts = true;
@@ -39,7 +51,8 @@ function formatter(values: ArrayLike<number>, dtype: string): { fmt: (v: number)
       return `${m}e${sign}${e.replace(/^[-+]/, '').padStart(2, '0')}`;
     }, nonzeroFinite);
   }
-  if (allInts) return widest((v) => (Number.isFinite(v) ? `${v.toFixed(0)}.` : special(v)), nonzeroFinite);
+  if (allInts)
+    return widest((v) => (Number.isFinite(v) ? `${v.toFixed(0)}.` : special(v)), nonzeroFinite);
   return widest((v) => (Number.isFinite(v) ? v.toFixed(4) : special(v)), nonzeroFinite);
 }
 
@@ -50,7 +63,9 @@ export function formatTensor(t: Tensor): string {
   const strides = shape.map((_, i) => shape.slice(i + 1).reduce((p, s) => p * s, 1));
   // Indices shown along each dim (with -1 marking the ellipsis).
   const shown = (n: number): number[] =>
-    summarize && n > 2 * EDGE ? [...Array(EDGE).keys(), -1, ...Array.from({ length: EDGE }, (_, i) => n - EDGE + i)] : [...Array(n).keys()];
+    summarize && n > 2 * EDGE
+      ? [...Array(EDGE).keys(), -1, ...Array.from({ length: EDGE }, (_, i) => n - EDGE + i)]
+      : [...Array(n).keys()];
   // The formatter sees only the values shown, as PyTorch's summarized printing does.
   const values: number[] = [];
   const collect = (d: number, off: number): void => {
@@ -70,7 +85,8 @@ export function formatTensor(t: Tensor): string {
       const items = shown(shape[d]!).map((i) => (i < 0 ? ' ...' : render(d + 1, indent + 1)));
       const perLine = Math.max(1, Math.floor((LINE_WIDTH - indent) / (width + 2)));
       const lines: string[] = [];
-      for (let i = 0; i < items.length; i += perLine) lines.push(items.slice(i, i + perLine).join(', '));
+      for (let i = 0; i < items.length; i += perLine)
+        lines.push(items.slice(i, i + perLine).join(', '));
       return `[${lines.join(',\n' + ' '.repeat(indent + 1))}]`;
     }
     const parts = shown(shape[d]!).map((i) => (i < 0 ? '...' : render(d + 1, indent + 1)));

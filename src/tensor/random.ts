@@ -108,11 +108,20 @@ export class Generator {
   }
 
   getState(): GeneratorState {
-    return { seed: this.seed, mt: Array.from(this.mt), index: this.index, nextNormal: this.nextNormal };
+    return {
+      seed: this.seed,
+      mt: Array.from(this.mt),
+      index: this.index,
+      nextNormal: this.nextNormal,
+    };
   }
 
   setState(state: GeneratorState): this {
-    if (!Array.isArray(state.mt) || state.mt.length !== N || !(state.index >= 0 && state.index <= N)) {
+    if (
+      !Array.isArray(state.mt) ||
+      state.mt.length !== N ||
+      !(state.index >= 0 && state.index <= N)
+    ) {
       throw new Error(`Generator.setState: expected ${N} state words and an index in 0..${N}`);
     }
     this.mt.set(state.mt);

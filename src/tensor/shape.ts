@@ -31,7 +31,9 @@ export function sameShape(a: Shape, b: Shape): boolean {
 export function checkShape(op: string, shape: readonly unknown[]): number[] {
   for (const s of shape) {
     if (typeof s !== 'number' || !Number.isInteger(s) || s < 0) {
-      throw new Error(`${op}: invalid shape ${shapeStr(shape as number[])}: sizes must be non-negative integers`);
+      throw new Error(
+        `${op}: invalid shape ${shapeStr(shape as number[])}: sizes must be non-negative integers`,
+      );
     }
   }
   return shape as number[];
@@ -63,16 +65,23 @@ export function normDim(op: string, dim: number, ndim: number): number {
   const lo = ndim === 0 ? -1 : -ndim;
   const hi = ndim === 0 ? 0 : ndim - 1;
   if (!Number.isInteger(dim) || dim < lo || dim > hi) {
-    throw new Error(`${op}: dim ${dim} out of range for a tensor with ${ndim} dims (expected ${lo}..${hi})`);
+    throw new Error(
+      `${op}: dim ${dim} out of range for a tensor with ${ndim} dims (expected ${lo}..${hi})`,
+    );
   }
   return dim < 0 ? dim + Math.max(ndim, 1) : dim;
 }
 
 /** Normalise a list of dims (undefined = all), rejecting repeats. Returns sorted dims. */
-export function normDims(op: string, dims: number | readonly number[] | undefined, ndim: number): number[] {
+export function normDims(
+  op: string,
+  dims: number | readonly number[] | undefined,
+  ndim: number,
+): number[] {
   if (dims === undefined) return Array.from({ length: ndim }, (_, i) => i);
   const list = typeof dims === 'number' ? [dims] : [...dims];
   const out = list.map((d) => normDim(op, d, ndim));
-  if (new Set(out).size !== out.length) throw new Error(`${op}: dim ${shapeStr(list)} has a repeated dim`);
+  if (new Set(out).size !== out.length)
+    throw new Error(`${op}: dim ${shapeStr(list)} has a repeated dim`);
   return out.sort((a, b) => a - b);
 }

@@ -98,7 +98,11 @@ export function scatter(v: StridedView, src: ArrayLike<number>): void {
 }
 
 /** Strides of `v` broadcast to `shape` (0 on broadcast dims, leading dims added). */
-export function broadcastStrides(vShape: readonly number[], vStride: readonly number[], shape: readonly number[]): number[] {
+export function broadcastStrides(
+  vShape: readonly number[],
+  vStride: readonly number[],
+  shape: readonly number[],
+): number[] {
   const out = new Array<number>(shape.length).fill(0);
   const lead = shape.length - vShape.length;
   for (let i = 0; i < vShape.length; i++) out[lead + i] = vShape[i] === 1 ? 0 : vStride[i]!;

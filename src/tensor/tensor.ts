@@ -96,7 +96,9 @@ export class Tensor {
   }
   set requiresGrad(on: boolean) {
     if (on && !isFloating(this.dtype)) {
-      throw new Error(`requiresGrad: only float32/float64 tensors can require gradients (got ${this.dtype})`);
+      throw new Error(
+        `requiresGrad: only float32/float64 tensors can require gradients (got ${this.dtype})`,
+      );
     }
     if (!on && this.gradFn !== null) {
       throw new Error('requiresGrad: cannot turn off gradients of a non-leaf tensor; use detach()');
@@ -110,7 +112,8 @@ export class Tensor {
   }
   /** Keep `.grad` on this non-leaf tensor during backward. */
   retainGrad(): this {
-    if (!this._requiresGrad) throw new Error("retainGrad: can't retain the grad of a tensor that does not require grad");
+    if (!this._requiresGrad)
+      throw new Error("retainGrad: can't retain the grad of a tensor that does not require grad");
     this._retainsGrad = true;
     return this;
   }
@@ -128,7 +131,8 @@ export class Tensor {
   }
   /** PyTorch's `param.data = t`: replace the values in place (shape may change) outside the graph. */
   set data(src: Tensor) {
-    if (src.dtype !== this.dtype) throw new Error(`data: cannot assign ${src.dtype} values to a ${this.dtype} tensor`);
+    if (src.dtype !== this.dtype)
+      throw new Error(`data: cannot assign ${src.dtype} values to a ${this.dtype} tensor`);
     this._v = src._v;
     this._bump();
   }
@@ -148,7 +152,9 @@ export class Tensor {
     const v = this._v;
     const n = this.numel();
     if (isContiguousLayout(v.shape, v.stride)) {
-      return v.offset === 0 && v.data.length === n ? v.data : v.data.subarray(v.offset, v.offset + n);
+      return v.offset === 0 && v.data.length === n
+        ? v.data
+        : v.data.subarray(v.offset, v.offset + n);
     }
     const out = allocate(this.dtype, n);
     gather(out, v);
@@ -163,7 +169,9 @@ export class Tensor {
   /** The single value of a one-element tensor. */
   item(): number {
     if (this.numel() !== 1) {
-      throw new Error(`item: only one-element tensors can be converted to a number (shape ${shapeStr(this.shape)})`);
+      throw new Error(
+        `item: only one-element tensors can be converted to a number (shape ${shapeStr(this.shape)})`,
+      );
     }
     return this._v.data[this._v.offset]!;
   }
@@ -175,7 +183,8 @@ export class Tensor {
     let k = 0;
     const build = (d: number): NestedNumbers[] | number[] => {
       const out: (number | NestedNumbers)[] = [];
-      for (let i = 0; i < shape[d]!; i++) out.push(d === shape.length - 1 ? flat[k++]! : build(d + 1));
+      for (let i = 0; i < shape[d]!; i++)
+        out.push(d === shape.length - 1 ? flat[k++]! : build(d + 1));
       return out as NestedNumbers[];
     };
     return build(0);
@@ -224,12 +233,20 @@ export class Tensor {
     return this.fill_(0);
   }
   add_(other: TensorLike, alpha = 1): this {
-    const s = typeof other === 'number' ? null : ops.expand(other.detach(), this.shape).toTypedArray();
-    return this._mapInPlace('add_', s === null ? (x) => x + alpha * (other as number) : (x, i) => x + alpha * s[i]!);
+    const s =
+      typeof other === 'number' ? null : ops.expand(other.detach(), this.shape).toTypedArray();
+    return this._mapInPlace(
+      'add_',
+      s === null ? (x) => x + alpha * (other as number) : (x, i) => x + alpha * s[i]!,
+    );
   }
   mul_(other: TensorLike): this {
-    const s = typeof other === 'number' ? null : ops.expand(other.detach(), this.shape).toTypedArray();
-    return this._mapInPlace('mul_', s === null ? (x) => x * (other as number) : (x, i) => x * s[i]!);
+    const s =
+      typeof other === 'number' ? null : ops.expand(other.detach(), this.shape).toTypedArray();
+    return this._mapInPlace(
+      'mul_',
+      s === null ? (x) => x * (other as number) : (x, i) => x * s[i]!,
+    );
   }
   clamp_(min: number | null, max: number | null = null): this {
     const lo = min ?? -Infinity;
@@ -387,7 +404,10 @@ export class Tensor {
     return this.ndim < 2 ? this : ops.transpose(this, 0, 1);
   }
   get T(): Tensor {
-    return ops.permute(this, this._v.shape.map((_, i) => this.ndim - 1 - i));
+    return ops.permute(
+      this,
+      this._v.shape.map((_, i) => this.ndim - 1 - i),
+    );
   }
   squeeze(dim?: number): Tensor {
     return ops.squeeze(this, dim);

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { Tensor, enableGrad, isGradEnabled, noGrad, ones, tensor, zeros } from '../../src/index.ts';
 
-const leaf = (data: number[], dtype: 'float32' | 'float64' = 'float32') => tensor(data, { dtype, requiresGrad: true });
+const leaf = (data: number[], dtype: 'float32' | 'float64' = 'float32') =>
+  tensor(data, { dtype, requiresGrad: true });
 
 describe('gradient accumulation', () => {
   it('.grad accumulates across two backward calls', () => {
@@ -169,7 +170,9 @@ describe('detach, noGrad, data', () => {
     // .data reads share storage with the parameter.
     p.data.mul_(2);
     expect(p).toBeAllClose([8, 10]);
-    expect(() => (p.data = tensor([1], { dtype: 'float64' }))).toThrow(/data: cannot assign float64 values to a float32 tensor/);
+    expect(() => (p.data = tensor([1], { dtype: 'float64' }))).toThrow(
+      /data: cannot assign float64 values to a float32 tensor/,
+    );
   });
 });
 
@@ -178,7 +181,9 @@ describe('freed graphs', () => {
     const x = leaf([1, 2]);
     const y = x.exp().sum();
     y.backward();
-    expect(() => y.backward()).toThrow(/backward through the graph a second time.*retainGraph: true/);
+    expect(() => y.backward()).toThrow(
+      /backward through the graph a second time.*retainGraph: true/,
+    );
   });
 
   it('with { retainGraph: true } a second backward works and accumulates', () => {
@@ -197,7 +202,9 @@ describe('in-place checks', () => {
     const a = tensor([3, 4]);
     const y = x.mul(a).sum(); // Mul saves a
     a.add_(1);
-    expect(() => y.backward()).toThrow(/saved for backward was modified in place \(version 0 -> 1\)/);
+    expect(() => y.backward()).toThrow(
+      /saved for backward was modified in place \(version 0 -> 1\)/,
+    );
   });
 
   it('modifying an op output that backward needs (exp saves its result) is detected', () => {
@@ -219,7 +226,13 @@ describe('in-place checks', () => {
 
   it('an in-place op on a leaf that requires grad throws unless under noGrad', () => {
     const w = leaf([1, 2]);
-    for (const f of [() => w.add_(1), () => w.mul_(2), () => w.fill_(0), () => w.zero_(), () => w.copy_(tensor([0, 0]))]) {
+    for (const f of [
+      () => w.add_(1),
+      () => w.mul_(2),
+      () => w.fill_(0),
+      () => w.zero_(),
+      () => w.copy_(tensor([0, 0])),
+    ]) {
       expect(f).toThrow(/a leaf tensor that requires grad is being used in an in-place operation/);
     }
     noGrad(() => w.add_(tensor([1, 1]), -0.5).mul_(2));
@@ -229,7 +242,9 @@ describe('in-place checks', () => {
   it('an in-place op on a non-leaf in the graph throws (it would not be recorded)', () => {
     const x = leaf([1, 2]);
     const y = x.mul(2);
-    expect(() => y.mul_(3)).toThrow(/mul_: in-place operations are not recorded by autograd.*MulBackward0/);
+    expect(() => y.mul_(3)).toThrow(
+      /mul_: in-place operations are not recorded by autograd.*MulBackward0/,
+    );
     expect(() => x.narrow(0, 0, 1).fill_(0)).toThrow(/fill_: in-place/);
   });
 

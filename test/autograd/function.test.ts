@@ -26,7 +26,11 @@ class ScaledAdd extends autograd.Function {
     return x.mul(a).add(y);
   }
   static backward(ctx: Context, g: Tensor) {
-    return [ctx.needsInputGrad[0] ? g.mul(ctx.a as number) : null, null, ctx.needsInputGrad[2] ? g : null];
+    return [
+      ctx.needsInputGrad[0] ? g.mul(ctx.a as number) : null,
+      null,
+      ctx.needsInputGrad[2] ? g : null,
+    ];
   }
 }
 
@@ -131,7 +135,13 @@ describe('custom autograd.Function', () => {
   });
 
   it('a backward returning a wrong-shaped gradient throws naming the Function and shapes', () => {
-    const x = tensor([[1, 2], [3, 4]], { requiresGrad: true });
+    const x = tensor(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      { requiresGrad: true },
+    );
     expect(() => WrongShape.apply(x).sum().backward()).toThrow(
       'backward: WrongShape.backward returned a gradient of shape [2] for input 0 of shape [2, 2]',
     );
@@ -154,7 +164,9 @@ describe('custom autograd.Function', () => {
       }
     }
     const x = tensor([1, 2], { requiresGrad: true });
-    expect(() => WrongDType.apply(x).sum().backward()).toThrow(/WrongDType.backward returned a float64 gradient for a float32 input 0/);
+    expect(() => WrongDType.apply(x).sum().backward()).toThrow(
+      /WrongDType.backward returned a float64 gradient for a float32 input 0/,
+    );
   });
 
   it('a forward that does not return a tensor throws', () => {
@@ -190,14 +202,22 @@ describe('gradcheck itself', () => {
   });
 
   it('throws on a deliberately wrong Function, naming input, element, numerical and analytical values', () => {
-    const x = tensor([[1, 2], [3, -1]], { dtype: 'float64', requiresGrad: true });
+    const x = tensor(
+      [
+        [1, 2],
+        [3, -1],
+      ],
+      { dtype: 'float64', requiresGrad: true },
+    );
     let message = '';
     try {
       gradcheck((t) => BadCube.apply(t), [x]);
     } catch (e) {
       message = (e as Error).message;
     }
-    expect(message).toMatch(/^gradcheck: Jacobian mismatch for input 0 \(shape \[2, 2\]\) at element \[0, 0\]/);
+    expect(message).toMatch(
+      /^gradcheck: Jacobian mismatch for input 0 \(shape \[2, 2\]\) at element \[0, 0\]/,
+    );
     // d x³/dx at x = 1 is 3; BadCube claims 1.
     expect(message).toMatch(/numerical 3\.0000\d*|numerical 2\.9999\d*/);
     expect(message).toContain('analytical 1 ');
@@ -214,7 +234,9 @@ describe('gradcheck itself', () => {
     }
     const a = tensor([1, 2], { dtype: 'float64', requiresGrad: true });
     const b = tensor([3, 4], { dtype: 'float64', requiresGrad: true });
-    expect(() => gradcheck((p, q) => HalfWrong.apply(p, q), [a, b])).toThrow(/for input 1 \(shape \[2\]\) at element \[0\].*numerical 2\.0\d*, analytical 1/);
+    expect(() => gradcheck((p, q) => HalfWrong.apply(p, q), [a, b])).toThrow(
+      /for input 1 \(shape \[2\]\) at element \[0\].*numerical 2\.0\d*, analytical 1/,
+    );
   });
 
   it('detects a missing gradient (analytical 0)', () => {
@@ -240,7 +262,9 @@ describe('gradcheck itself', () => {
 
   it('refuses float32 inputs and inputs that do not require grad', () => {
     const x = tensor([1, 2], { requiresGrad: true });
-    expect(() => gradcheck((t) => t.exp(), [x])).toThrow('gradcheck: input 0 is float32; finite differences need float64 inputs');
+    expect(() => gradcheck((t) => t.exp(), [x])).toThrow(
+      'gradcheck: input 0 is float32; finite differences need float64 inputs',
+    );
     const y = tensor([1, 2], { dtype: 'float64' });
     expect(() => gradcheck((t) => t.exp(), [y])).toThrow('gradcheck: no input requires grad');
   });

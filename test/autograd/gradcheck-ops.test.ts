@@ -41,7 +41,8 @@ import { awayFromZero, distinct, f64, normal, reseed, uniform } from './helpers.
 
 const { gradcheck } = autograd;
 const opts = { eps: 1e-6, atol: 1e-6, rtol: 1e-4 };
-const check = (fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[]) => expect(gradcheck(fn, inputs, opts)).toBe(true);
+const check = (fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[]) =>
+  expect(gradcheck(fn, inputs, opts)).toBe(true);
 
 beforeEach(() => reseed(42));
 
@@ -104,7 +105,8 @@ describe('gradcheck: pow', () => {
   it('integer exponents of negative bases', () => {
     for (const e of [2, 3, -2]) check((x) => pow(x, e), [awayFromZero([5])]);
   });
-  it('tensor exponent with a broadcast base', () => check(pow, [uniform([3], 0.5, 2), normal([2, 3])]));
+  it('tensor exponent with a broadcast base', () =>
+    check(pow, [uniform([3], 0.5, 2), normal([2, 3])]));
   it('number base, tensor exponent', () => check((e) => pow(2, e), [normal([2, 3])]));
 });
 
@@ -263,7 +265,8 @@ describe('gradcheck: matmul', () => {
     check((a, b) => matmul(a.transpose(1, 2), b), [normal([2, 3, 2]), normal([2, 3, 4])]);
   });
   it('a composite: linear layer x @ Wᵀ + b, then log-sum-exp', () => {
-    const fn = (x: Tensor, w: Tensor, b: Tensor) => matmul(x, w.t()).add(b).exp().sum(1).log().mean();
+    const fn = (x: Tensor, w: Tensor, b: Tensor) =>
+      matmul(x, w.t()).add(b).exp().sum(1).log().mean();
     check(fn, [normal([4, 3]), normal([2, 3]), normal([2])]);
   });
 });

@@ -16,13 +16,21 @@ export function normal(shape: number[]): Tensor {
 /** Uniform in [lo, hi) float64 leaf requiring grad. */
 export function uniform(shape: number[], lo: number, hi: number): Tensor {
   const u = rand(shape, { dtype: 'float64', generator: gen });
-  return u.mul(hi - lo).add(lo).detach().requiresGrad_();
+  return u
+    .mul(hi - lo)
+    .add(lo)
+    .detach()
+    .requiresGrad_();
 }
 
 /** Values with |x| in [0.2, 1.2) and random signs: far from the kinks of abs/relu/sign/clamp. */
 export function awayFromZero(shape: number[]): Tensor {
   const mag = rand(shape, { dtype: 'float64', generator: gen }).add(0.2);
-  const sign = rand(shape, { dtype: 'float64', generator: gen }).gt(0.5).to('float64').mul(2).sub(1);
+  const sign = rand(shape, { dtype: 'float64', generator: gen })
+    .gt(0.5)
+    .to('float64')
+    .mul(2)
+    .sub(1);
   return mag.mul(sign).detach().requiresGrad_();
 }
 

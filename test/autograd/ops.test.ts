@@ -20,7 +20,9 @@ function helper(
   out.add(1).square().mean().backward();
   const outFlat = Array.from(out.toTypedArray());
   const expected = grads(outFlat, inputs);
-  xs.forEach((x, i) => expect(x.grad, `grad of input ${i}`).toBeAllClose(expected[i]!, { atol, rtol: 1e-6 }));
+  xs.forEach((x, i) =>
+    expect(x.grad, `grad of input ${i}`).toBeAllClose(expected[i]!, { atol, rtol: 1e-6 }),
+  );
 }
 
 // d/dout of mean((out+1)²) over n outputs: 2(out+1)/n.
@@ -28,45 +30,148 @@ const up = (out: number[]) => out.map((o) => (2 * (o + 1)) / out.length);
 
 describe('one-line op tests (forward, then (out+1)².mean() backward)', () => {
   it('add', () =>
-    helper([[1, 2, 3], [10, 20, 30]], (a, b) => a.add(b), [11, 22, 33], (o) => [up(o), up(o)]));
+    helper(
+      [
+        [1, 2, 3],
+        [10, 20, 30],
+      ],
+      (a, b) => a.add(b),
+      [11, 22, 33],
+      (o) => [up(o), up(o)],
+    ));
   it('sub', () =>
-    helper([[1, 2, 3], [10, 20, 30]], (a, b) => a.sub(b), [-9, -18, -27], (o) => [up(o), up(o).map((g) => -g)]));
+    helper(
+      [
+        [1, 2, 3],
+        [10, 20, 30],
+      ],
+      (a, b) => a.sub(b),
+      [-9, -18, -27],
+      (o) => [up(o), up(o).map((g) => -g)],
+    ));
   it('mul', () =>
-    helper([[1, 2, 3], [4, 5, 6]], (a, b) => a.mul(b), [4, 10, 18], (o, [a, b]) => [
-      up(o).map((g, i) => g * b![i]!),
-      up(o).map((g, i) => g * a![i]!),
-    ]));
+    helper(
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      (a, b) => a.mul(b),
+      [4, 10, 18],
+      (o, [a, b]) => [up(o).map((g, i) => g * b![i]!), up(o).map((g, i) => g * a![i]!)],
+    ));
   it('div', () =>
-    helper([[1, 2, 3], [4, 5, 8]], (a, b) => a.div(b), [0.25, 0.4, 0.375], (o, [a, b]) => [
-      up(o).map((g, i) => g / b![i]!),
-      up(o).map((g, i) => (-g * a![i]!) / b![i]! ** 2),
-    ]));
+    helper(
+      [
+        [1, 2, 3],
+        [4, 5, 8],
+      ],
+      (a, b) => a.div(b),
+      [0.25, 0.4, 0.375],
+      (o, [a, b]) => [
+        up(o).map((g, i) => g / b![i]!),
+        up(o).map((g, i) => (-g * a![i]!) / b![i]! ** 2),
+      ],
+    ));
   it('pow with a tensor exponent', () =>
-    helper([[1, 2, 3], [2, 0.5, -1]], (a, b) => a.pow(b), [1, Math.SQRT2, 1 / 3], (o, [a, b]) => [
-      up(o).map((g, i) => g * b![i]! * a![i]! ** (b![i]! - 1)),
-      up(o).map((g, i) => g * o[i]! * Math.log(a![i]!)),
-    ]));
+    helper(
+      [
+        [1, 2, 3],
+        [2, 0.5, -1],
+      ],
+      (a, b) => a.pow(b),
+      [1, Math.SQRT2, 1 / 3],
+      (o, [a, b]) => [
+        up(o).map((g, i) => g * b![i]! * a![i]! ** (b![i]! - 1)),
+        up(o).map((g, i) => g * o[i]! * Math.log(a![i]!)),
+      ],
+    ));
   it('pow with a scalar exponent', () =>
-    helper([[1, -2, 3]], (a) => a.pow(3), [1, -8, 27], (o, [a]) => [up(o).map((g, i) => 3 * g * a![i]! ** 2)]));
-  it('neg', () => helper([[1, -2]], (a) => a.neg(), [-1, 2], (o) => [up(o).map((g) => -g)]));
+    helper(
+      [[1, -2, 3]],
+      (a) => a.pow(3),
+      [1, -8, 27],
+      (o, [a]) => [up(o).map((g, i) => 3 * g * a![i]! ** 2)],
+    ));
+  it('neg', () =>
+    helper(
+      [[1, -2]],
+      (a) => a.neg(),
+      [-1, 2],
+      (o) => [up(o).map((g) => -g)],
+    ));
   it('exp', () =>
-    helper([[0, 1]], (a) => a.exp(), [1, Math.E], (o) => [up(o).map((g, i) => g * o[i]!)]));
+    helper(
+      [[0, 1]],
+      (a) => a.exp(),
+      [1, Math.E],
+      (o) => [up(o).map((g, i) => g * o[i]!)],
+    ));
   it('log', () =>
-    helper([[1, Math.E]], (a) => a.log(), [0, 1], (o, [a]) => [up(o).map((g, i) => g / a![i]!)]));
+    helper(
+      [[1, Math.E]],
+      (a) => a.log(),
+      [0, 1],
+      (o, [a]) => [up(o).map((g, i) => g / a![i]!)],
+    ));
   it('sqrt', () =>
-    helper([[4, 9]], (a) => a.sqrt(), [2, 3], (o) => [up(o).map((g, i) => g / (2 * o[i]!))]));
+    helper(
+      [[4, 9]],
+      (a) => a.sqrt(),
+      [2, 3],
+      (o) => [up(o).map((g, i) => g / (2 * o[i]!))],
+    ));
   it('abs (gradient 0 at 0, like PyTorch)', () =>
-    helper([[-2, 0, 3]], (a) => a.abs(), [2, 0, 3], (o) => [up(o).map((g, i) => g * [-1, 0, 1][i]!)]));
-  it('sign', () => helper([[-2, 0, 3]], (a) => a.sign(), [-1, 0, 1], () => [[0, 0, 0]]));
+    helper(
+      [[-2, 0, 3]],
+      (a) => a.abs(),
+      [2, 0, 3],
+      (o) => [up(o).map((g, i) => g * [-1, 0, 1][i]!)],
+    ));
+  it('sign', () =>
+    helper(
+      [[-2, 0, 3]],
+      (a) => a.sign(),
+      [-1, 0, 1],
+      () => [[0, 0, 0]],
+    ));
   it('relu (gradient 0 at 0, like PyTorch)', () =>
-    helper([[-2, 0, 3]], (a) => a.relu(), [0, 0, 3], (o) => [up(o).map((g, i) => g * [0, 0, 1][i]!)]));
+    helper(
+      [[-2, 0, 3]],
+      (a) => a.relu(),
+      [0, 0, 3],
+      (o) => [up(o).map((g, i) => g * [0, 0, 1][i]!)],
+    ));
   it('clamp (bounds inclusive for the gradient, like PyTorch)', () =>
-    helper([[-2, -1, 0, 1, 2]], (a) => a.clamp(-1, 1), [-1, -1, 0, 1, 1], (o) => [up(o).map((g, i) => g * [0, 1, 1, 1, 0][i]!)]));
+    helper(
+      [[-2, -1, 0, 1, 2]],
+      (a) => a.clamp(-1, 1),
+      [-1, -1, 0, 1, 1],
+      (o) => [up(o).map((g, i) => g * [0, 1, 1, 1, 0][i]!)],
+    ));
   it('sum with keepdim', () =>
-    helper([[1, 2, 3]], (a) => a.reshape(1, 3).sum(1, true), [[6]], (o) => [[1, 1, 1].map(() => up(o)[0]!)]));
-  it('mean', () => helper([[1, 2, 3]], (a) => a.mean(), 2, (o) => [[1, 1, 1].map(() => up(o)[0]! / 3)]));
+    helper(
+      [[1, 2, 3]],
+      (a) => a.reshape(1, 3).sum(1, true),
+      [[6]],
+      (o) => [[1, 1, 1].map(() => up(o)[0]!)],
+    ));
+  it('mean', () =>
+    helper(
+      [[1, 2, 3]],
+      (a) => a.mean(),
+      2,
+      (o) => [[1, 1, 1].map(() => up(o)[0]! / 3)],
+    ));
   it('matmul 1-D . 1-D', () =>
-    helper([[1, 2, 3], [4, 5, 6]], (a, b) => a.matmul(b), 32, (o, [a, b]) => [b!.map((v) => v * up(o)[0]!), a!.map((v) => v * up(o)[0]!)]));
+    helper(
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      (a, b) => a.matmul(b),
+      32,
+      (o, [a, b]) => [b!.map((v) => v * up(o)[0]!), a!.map((v) => v * up(o)[0]!)],
+    ));
 });
 
 describe('ties', () => {
@@ -99,7 +204,9 @@ describe('ties', () => {
     );
     const m = max(x, 1);
     expect(m).toBeAllClose([3, 2]);
-    m.mul(tensor([10, 20])).sum().backward();
+    m.mul(tensor([10, 20]))
+      .sum()
+      .backward();
     expect(x.grad).toBeAllClose([
       [0, 10, 0],
       [20, 0, 0],

@@ -5,7 +5,17 @@ import { join } from 'node:path';
 import { train } from '../../scripts/lib/trainer.ts';
 import { getExperiment } from '../../scripts/lib/experiments.ts';
 
-const small = { epochs: 2, batchSize: 32, testBatchSize: 50, lr: 1.0, gamma: 0.7, seed: 3, trainLimit: 96, testLimit: 50, quiet: true };
+const small = {
+  epochs: 2,
+  batchSize: 32,
+  testBatchSize: 50,
+  lr: 1.0,
+  gamma: 0.7,
+  seed: 3,
+  trainLimit: 96,
+  testLimit: 50,
+  quiet: true,
+};
 
 describe('training loop', () => {
   it('same seed, same numbers; resume continues to the numbers of an uninterrupted run', async () => {
@@ -26,17 +36,23 @@ describe('training loop', () => {
     expect(strip(c)).toEqual(strip(a));
 
     // A different seed gives different numbers (the comparison above can fail).
-    const d = await train(exp, { ...small, seed: 4, epochs: 1, outDir: mkdtempSync(join(tmpdir(), 'sg-train-d-')) });
+    const d = await train(exp, {
+      ...small,
+      seed: 4,
+      epochs: 1,
+      outDir: mkdtempSync(join(tmpdir(), 'sg-train-d-')),
+    });
     expect(d[0]!.trainLoss).not.toBe(a[0]!.trainLoss);
 
     // The run directory holds the log, the history and exactly one checkpoint.
     expect(JSON.parse(readFileSync(join(dirA, 'history.json'), 'utf8'))).toHaveLength(2);
     expect(readFileSync(join(dirA, 'log.txt'), 'utf8')).toContain('Test set: Average loss:');
     expect(existsSync(join(dirA, 'checkpoint.json'))).toBe(true);
-    expect(readdirSync(dirA).filter((f) => f.endsWith('.safetensors')).sort()).toEqual([
-      'optimizer-epoch2.safetensors',
-      'weights-epoch2.safetensors',
-    ]);
+    expect(
+      readdirSync(dirA)
+        .filter((f) => f.endsWith('.safetensors'))
+        .sort(),
+    ).toEqual(['optimizer-epoch2.safetensors', 'weights-epoch2.safetensors']);
   });
 
   it('refuses to resume a checkpoint of another experiment', async () => {
@@ -44,6 +60,8 @@ describe('training loop', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sg-train-e-'));
     await train(exp, { ...small, epochs: 1, outDir: dir });
     const other = { ...exp, name: 'other' };
-    await expect(train(other, { ...small, outDir: dir, resume: true })).rejects.toThrow(/belongs to experiment 'baseline'/);
+    await expect(train(other, { ...small, outDir: dir, resume: true })).rejects.toThrow(
+      /belongs to experiment 'baseline'/,
+    );
   });
 });

@@ -4,7 +4,14 @@ import { arange, ones, tensor, zeros } from '../../src/index.ts';
 
 describe('printing like PyTorch', () => {
   it('2-D float32', () => {
-    expect(String(tensor([[1, 2], [3, 4]]))).toBe('tensor([[1., 2.],\n        [3., 4.]])');
+    expect(
+      String(
+        tensor([
+          [1, 2],
+          [3, 4],
+        ]),
+      ),
+    ).toBe('tensor([[1., 2.],\n        [3., 4.]])');
   });
 
   it('3-D with a blank line between blocks', () => {
@@ -29,14 +36,18 @@ describe('printing like PyTorch', () => {
   });
 
   it('dtype, requires_grad and grad_fn suffixes', () => {
-    expect(tensor([1, 2], { dtype: 'float64' }).toString()).toBe('tensor([1., 2.], dtype=torch.float64)');
+    expect(tensor([1, 2], { dtype: 'float64' }).toString()).toBe(
+      'tensor([1., 2.], dtype=torch.float64)',
+    );
     expect(tensor([1, 2], { dtype: 'int32' }).toString()).toBe('tensor([1, 2], dtype=torch.int32)');
     const x = tensor([1, 2], { requiresGrad: true });
     expect(x.toString()).toBe('tensor([1., 2.], requires_grad=True)');
     expect(x.add(1).toString()).toBe('tensor([2., 3.], grad_fn=<AddBackward0>)');
     expect(x.mul(x).toString()).toBe('tensor([1., 4.], grad_fn=<MulBackward0>)');
     expect(x.sum().toString()).toBe('tensor(3., grad_fn=<SumBackward0>)');
-    expect(x.double().mul(2).toString()).toBe('tensor([2., 4.], dtype=torch.float64, grad_fn=<MulBackward0>)');
+    expect(x.double().mul(2).toString()).toBe(
+      'tensor([2., 4.], dtype=torch.float64, grad_fn=<MulBackward0>)',
+    );
     expect(x.detach().toString()).toBe('tensor([1., 2.])');
   });
 
@@ -91,6 +102,13 @@ describe('printing like PyTorch', () => {
   });
 
   it('non-contiguous tensors print their logical order', () => {
-    expect(tensor([[1, 2], [3, 4]]).t().toString()).toBe('tensor([[1., 3.],\n        [2., 4.]])');
+    expect(
+      tensor([
+        [1, 2],
+        [3, 4],
+      ])
+        .t()
+        .toString(),
+    ).toBe('tensor([[1., 3.],\n        [2., 4.]])');
   });
 });

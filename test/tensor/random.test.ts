@@ -1,6 +1,16 @@
 /** The seeded generator reproduces torch's CPU generator (mt19937) draws. */
 import { describe, expect, it } from 'vitest';
-import { Generator, defaultGenerator, manualSeed, rand, randint, randn, randperm, tensor, zeros } from '../../src/index.ts';
+import {
+  Generator,
+  defaultGenerator,
+  manualSeed,
+  rand,
+  randint,
+  randn,
+  randperm,
+  tensor,
+  zeros,
+} from '../../src/index.ts';
 
 describe('mt19937', () => {
   it('reference output: seed 5489, first draw 3499211612', () => {
@@ -23,7 +33,9 @@ describe('matches torch.manual_seed(0)', () => {
     manualSeed(0);
     const r = rand([3]);
     expect(r.dtype).toBe('float32');
-    expect(Array.from(r.toTypedArray())).toEqual([0.49625658988952637, 0.7682217955589294, 0.08847743272781372]);
+    expect(Array.from(r.toTypedArray())).toEqual([
+      0.49625658988952637, 0.7682217955589294, 0.08847743272781372,
+    ]);
   });
 
   it('randn([3]) (scalar Box-Muller path)', () => {
@@ -34,7 +46,10 @@ describe('matches torch.manual_seed(0)', () => {
   it('randn([16]) (vectorised 16-wide path)', () => {
     manualSeed(0);
     expect(randn([16])).toBeAllClose(
-      [-1.1258, -1.1524, -0.2506, -0.4339, 0.8487, 0.692, -0.316, -2.1152, 0.3223, -1.2633, 0.35, 0.3081, 0.1198, 1.2377, 1.1168, -0.2473],
+      [
+        -1.1258, -1.1524, -0.2506, -0.4339, 0.8487, 0.692, -0.316, -2.1152, 0.3223, -1.2633, 0.35,
+        0.3081, 0.1198, 1.2377, 1.1168, -0.2473,
+      ],
       { atol: 1e-4 },
     );
   });
@@ -86,14 +101,24 @@ describe('generators', () => {
     rand([5], { generator: g });
     randn([1], { generator: g }); // leaves a cached normal behind
     const state = g.getState();
-    const a = [randn([3], { generator: g }), rand([700], { generator: g }), randint(0, 100, [4], { generator: g })];
+    const a = [
+      randn([3], { generator: g }),
+      rand([700], { generator: g }),
+      randint(0, 100, [4], { generator: g }),
+    ];
     g.setState(state);
-    const b = [randn([3], { generator: g }), rand([700], { generator: g }), randint(0, 100, [4], { generator: g })];
+    const b = [
+      randn([3], { generator: g }),
+      rand([700], { generator: g }),
+      randint(0, 100, [4], { generator: g }),
+    ];
     a.forEach((t, i) => expect(b[i]).toBeAllClose(t));
     // The saved state is a copy, usable by another generator.
     const h = new Generator(0).setState(state);
     expect(randn([3], { generator: h })).toBeAllClose(a[0]!);
-    expect(() => g.setState({ ...state, mt: [1, 2] })).toThrow(/setState: expected 624 state words/);
+    expect(() => g.setState({ ...state, mt: [1, 2] })).toThrow(
+      /setState: expected 624 state words/,
+    );
   });
 
   it('float64 draws use 53 bits and differ from float32 draws', () => {
@@ -104,10 +129,13 @@ describe('generators', () => {
     // torch draws a float64 from random64() = (first << 32) | second, keeping the low 53 bits.
     const raw = new Generator(0);
     const expected = [0, 1].map(() => {
-      const bits = ((BigInt(raw.nextUint32()) << 32n) | BigInt(raw.nextUint32())) & ((1n << 53n) - 1n);
+      const bits =
+        ((BigInt(raw.nextUint32()) << 32n) | BigInt(raw.nextUint32())) & ((1n << 53n) - 1n);
       return Number(bits) / 2 ** 53;
     });
-    expect(Array.from(rand([2], { dtype: 'float64', generator: new Generator(0) }).toTypedArray())).toEqual(expected);
+    expect(
+      Array.from(rand([2], { dtype: 'float64', generator: new Generator(0) }).toTypedArray()),
+    ).toEqual(expected);
   });
 
   it('uniform_ and normal_ respect ranges and moments', () => {
@@ -123,17 +151,29 @@ describe('generators', () => {
   });
 
   it('randint and randperm validate their arguments', () => {
-    expect(() => randint(5, 5, [2])).toThrow('randint: need integers low < high, got low 5, high 5');
+    expect(() => randint(5, 5, [2])).toThrow(
+      'randint: need integers low < high, got low 5, high 5',
+    );
     expect(() => randperm(-1)).toThrow(/randperm: n must be a non-negative integer/);
     expect(randperm(0).shape).toEqual([0]);
-    expect(randint(-3, -1, [100], { generator: new Generator(2) }).max().item()).toBeLessThanOrEqual(-2);
+    expect(
+      randint(-3, -1, [100], { generator: new Generator(2) })
+        .max()
+        .item(),
+    ).toBeLessThanOrEqual(-2);
     const p = randperm(50, { generator: new Generator(4) });
-    expect([...p.toTypedArray()].sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect([...p.toTypedArray()].sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 50 }, (_, i) => i),
+    );
     expect(tensor([1]).shape).toEqual([1]);
   });
 
   it('rand/randn refuse integer dtypes', () => {
-    expect(() => rand([2], { dtype: 'int32' })).toThrow('rand: dtype must be float32 or float64, got int32');
-    expect(() => randn([2], { dtype: 'bool' })).toThrow('randn: dtype must be float32 or float64, got bool');
+    expect(() => rand([2], { dtype: 'int32' })).toThrow(
+      'rand: dtype must be float32 or float64, got int32',
+    );
+    expect(() => randn([2], { dtype: 'bool' })).toThrow(
+      'randn: dtype must be float32 or float64, got bool',
+    );
   });
 });

@@ -21,7 +21,10 @@ import {
 
 describe('creation', () => {
   it('tensor() infers shape and dtype from nested arrays', () => {
-    const t = tensor([[1, 2, 3], [4, 5, 6]]);
+    const t = tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     expect(t.shape).toEqual([2, 3]);
     expect(t.dtype).toBe('float32');
     expect(t.ndim).toBe(2);
@@ -35,7 +38,10 @@ describe('creation', () => {
     expect(tensor([[]]).shape).toEqual([1, 0]);
     expect(tensor(new Float64Array([1, 2])).dtype).toBe('float64');
     expect(tensor(new Int32Array([1, 2])).dtype).toBe('int32');
-    expect(tensor([1, 2, 3, 4], { shape: [2, 2] }).toArray()).toEqual([[1, 2], [3, 4]]);
+    expect(tensor([1, 2, 3, 4], { shape: [2, 2] }).toArray()).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
   });
 
   it('tensor() copies its input', () => {
@@ -65,7 +71,17 @@ describe('creation', () => {
     expect(tensor([[2]]).item()).toBe(2);
     expect(tensor([1, 2, 3, 4]).narrow(0, 2, 1).item()).toBe(3);
     expect(tensor(4).toArray()).toBe(4);
-    expect(tensor([[1, 2], [3, 4]]).t().toArray()).toEqual([[1, 3], [2, 4]]);
+    expect(
+      tensor([
+        [1, 2],
+        [3, 4],
+      ])
+        .t()
+        .toArray(),
+    ).toEqual([
+      [1, 3],
+      [2, 4],
+    ]);
     expect(tensor([[[1], [2]]]).toArray()).toEqual([[[1], [2]]]);
     expect(zeros([2, 0]).toArray()).toEqual([[], []]);
   });
@@ -82,8 +98,14 @@ describe('creation', () => {
 
 describe('broadcasting', () => {
   it('[2,3] + [3]', () => {
-    const a = tensor([[1, 2, 3], [4, 5, 6]]);
-    expect(a.add(tensor([10, 20, 30]))).toBeAllClose([[11, 22, 33], [14, 25, 36]]);
+    const a = tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    expect(a.add(tensor([10, 20, 30]))).toBeAllClose([
+      [11, 22, 33],
+      [14, 25, 36],
+    ]);
   });
 
   it('[2,1,4] * [3,1] gives [2,3,4]', () => {
@@ -92,8 +114,16 @@ describe('broadcasting', () => {
     const c = a.mul(b);
     expect(c.shape).toEqual([2, 3, 4]);
     expect(c.toArray()).toEqual([
-      [[0, 1, 2, 3], [0, 2, 4, 6], [0, 3, 6, 9]],
-      [[4, 5, 6, 7], [8, 10, 12, 14], [12, 15, 18, 21]],
+      [
+        [0, 1, 2, 3],
+        [0, 2, 4, 6],
+        [0, 3, 6, 9],
+      ],
+      [
+        [4, 5, 6, 7],
+        [8, 10, 12, 14],
+        [12, 15, 18, 21],
+      ],
     ]);
   });
 
@@ -108,13 +138,26 @@ describe('broadcasting', () => {
   });
 
   it('column times row', () => {
-    expect(tensor([[1], [2]]).mul(tensor([1, 10, 100]))).toBeAllClose([[1, 10, 100], [2, 20, 200]]);
+    expect(tensor([[1], [2]]).mul(tensor([1, 10, 100]))).toBeAllClose([
+      [1, 10, 100],
+      [2, 20, 200],
+    ]);
   });
 
   it('broadcasting over non-contiguous operands', () => {
-    const a = tensor([[1, 2], [3, 4], [5, 6]]).t(); // [[1,3,5],[2,4,6]]
-    expect(a.add(tensor([[100], [200]])).toArray()).toEqual([[101, 103, 105], [202, 204, 206]]);
-    expect(a.sub(a.slice(1, 0, 3, 2).sum(1, true)).toArray()).toEqual([[-5, -3, -1], [-6, -4, -2]]);
+    const a = tensor([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ]).t(); // [[1,3,5],[2,4,6]]
+    expect(a.add(tensor([[100], [200]])).toArray()).toEqual([
+      [101, 103, 105],
+      [202, 204, 206],
+    ]);
+    expect(a.sub(a.slice(1, 0, 3, 2).sum(1, true)).toArray()).toEqual([
+      [-5, -3, -1],
+      [-6, -4, -2],
+    ]);
   });
 
   it('int and bool operands', () => {
@@ -124,7 +167,11 @@ describe('broadcasting', () => {
     expect(i.add(0.5).toArray()).toEqual([1.5, 2.5, 3.5]);
     expect(i.div(2).toArray()).toEqual([0.5, 1, 1.5]);
     expect(i.mul(tensor([1, 2, 3])).dtype).toBe('float32');
-    expect(tensor([true, false]).add(tensor([true, true])).toArray()).toEqual([2, 1]);
+    expect(
+      tensor([true, false])
+        .add(tensor([true, true]))
+        .toArray(),
+    ).toEqual([2, 1]);
   });
 
   it('elementwise functions', () => {
@@ -137,13 +184,24 @@ describe('broadcasting', () => {
     expect(x.clamp(null, 0)).toBeAllClose([-2, -0.5, 0, 0, 0]);
     // min > max: everything becomes max, as torch.clamp.
     expect(x.clamp(1, -1)).toBeAllClose([-1, -1, -1, -1, -1]);
-    expect(x.exp()).toBeAllClose(Array.from(x.toTypedArray(), Math.exp), { atol: 1e-6, rtol: 1e-6 });
+    expect(x.exp()).toBeAllClose(Array.from(x.toTypedArray(), Math.exp), {
+      atol: 1e-6,
+      rtol: 1e-6,
+    });
     expect(tensor([1, 4]).sqrt()).toBeAllClose([1, 2]);
     expect(tensor([1, Math.E]).log()).toBeAllClose([0, 1], { atol: 1e-7 });
     expect(tensor([-1]).sqrt().toArray()).toEqual([NaN]);
     expect(tensor([NaN, -1]).relu().toArray()).toEqual([NaN, 0]);
-    expect(tensor([1, NaN]).maximum(tensor([NaN, 0])).toArray()).toEqual([NaN, NaN]);
-    expect(tensor([1, 5]).minimum(tensor([3, 2])).toArray()).toEqual([1, 2]);
+    expect(
+      tensor([1, NaN])
+        .maximum(tensor([NaN, 0]))
+        .toArray(),
+    ).toEqual([NaN, NaN]);
+    expect(
+      tensor([1, 5])
+        .minimum(tensor([3, 2]))
+        .toArray(),
+    ).toEqual([1, 2]);
   });
 
   it('comparisons give bool tensors', () => {
@@ -153,14 +211,24 @@ describe('broadcasting', () => {
     expect(a.ge(2).toArray()).toEqual([0, 1, 1]);
     expect(a.lt(2).toArray()).toEqual([1, 0, 0]);
     expect(a.le(2).toArray()).toEqual([1, 1, 0]);
-    expect(a.eq(tensor([[1], [3]])).toArray()).toEqual([[1, 0, 0], [0, 0, 1]]);
+    expect(a.eq(tensor([[1], [3]])).toArray()).toEqual([
+      [1, 0, 0],
+      [0, 0, 1],
+    ]);
     expect(a.ne(2).toArray()).toEqual([1, 0, 1]);
   });
 
   it('where broadcasts condition and values', () => {
     const c = tensor([[true], [false]]);
-    expect(where(c, tensor([1, 2, 3]), 0).toArray()).toEqual([[1, 2, 3], [0, 0, 0]]);
-    expect(tensor([1, 2]).where(tensor([false, true]), tensor(9)).toArray()).toEqual([9, 2]);
+    expect(where(c, tensor([1, 2, 3]), 0).toArray()).toEqual([
+      [1, 2, 3],
+      [0, 0, 0],
+    ]);
+    expect(
+      tensor([1, 2])
+        .where(tensor([false, true]), tensor(9))
+        .toArray(),
+    ).toEqual([9, 2]);
     // Two numbers, as torch.where(c, 1.5, 0) / torch.where(c, 1, 0).
     const f = where(tensor([true, false]), 1.5, 0);
     expect(f.dtype).toBe('float32');
@@ -199,7 +267,10 @@ describe('reductions', () => {
   });
 
   it('max/min over all, one dim, several dims', () => {
-    const y = tensor([[3, -1, 7], [2, 9, -4]]);
+    const y = tensor([
+      [3, -1, 7],
+      [2, 9, -4],
+    ]);
     expect(y.max().item()).toBe(9);
     expect(y.min().item()).toBe(-4);
     expect(y.max(0).toArray()).toEqual([3, 9, 7]);
@@ -210,7 +281,10 @@ describe('reductions', () => {
   });
 
   it('argmax/argmin: first occurrence, dims, keepdim, NaN', () => {
-    const y = tensor([[1, 5, 5], [7, 7, 0]]);
+    const y = tensor([
+      [1, 5, 5],
+      [7, 7, 0],
+    ]);
     expect(argmax(y).item()).toBe(3);
     expect(argmax(y).dtype).toBe('int32');
     expect(argmin(y).item()).toBe(5);
@@ -229,33 +303,66 @@ describe('reductions', () => {
 describe('joining, indexing and products', () => {
   it('cat and stack', () => {
     const a = tensor([[1, 2]]);
-    const b = tensor([[3, 4], [5, 6]]);
-    expect(cat([a, b]).toArray()).toEqual([[1, 2], [3, 4], [5, 6]]);
-    expect(cat([b, b.t()], 1).toArray()).toEqual([[3, 4, 3, 5], [5, 6, 4, 6]]);
+    const b = tensor([
+      [3, 4],
+      [5, 6],
+    ]);
+    expect(cat([a, b]).toArray()).toEqual([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ]);
+    expect(cat([b, b.t()], 1).toArray()).toEqual([
+      [3, 4, 3, 5],
+      [5, 6, 4, 6],
+    ]);
     expect(stack([a, a.add(1)]).shape).toEqual([2, 1, 2]);
-    expect(stack([tensor([1, 2]), tensor([3, 4])], 1).toArray()).toEqual([[1, 3], [2, 4]]);
+    expect(stack([tensor([1, 2]), tensor([3, 4])], 1).toArray()).toEqual([
+      [1, 3],
+      [2, 4],
+    ]);
   });
 
   it('indexSelect', () => {
-    const t = tensor([[1, 2, 3], [4, 5, 6]]);
-    expect(indexSelect(t, 1, [2, 0, 2]).toArray()).toEqual([[3, 1, 3], [6, 4, 6]]);
+    const t = tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    expect(indexSelect(t, 1, [2, 0, 2]).toArray()).toEqual([
+      [3, 1, 3],
+      [6, 4, 6],
+    ]);
     expect(t.indexSelect(0, tensor([1], { dtype: 'int32' })).toArray()).toEqual([[4, 5, 6]]);
     expect(t.t().indexSelect(0, [-1]).toArray()).toEqual([[3, 6]]);
   });
 
   it('matmul shapes and values', () => {
-    const a = tensor([[1, 2], [3, 4]]);
+    const a = tensor([
+      [1, 2],
+      [3, 4],
+    ]);
     const v = tensor([1, -1]);
-    expect(matmul(a, a).toArray()).toEqual([[7, 10], [15, 22]]);
+    expect(matmul(a, a).toArray()).toEqual([
+      [7, 10],
+      [15, 22],
+    ]);
     expect(matmul(v, v).shape).toEqual([]);
     expect(matmul(v, v).item()).toBe(2);
     expect(matmul(a, v).toArray()).toEqual([-1, -1]);
     expect(matmul(v, a).toArray()).toEqual([-2, -2]);
     const batch = stack([a, a.mul(2), a.mul(3)]);
     expect(matmul(batch, a).shape).toEqual([3, 2, 2]);
-    expect(matmul(batch, a).narrow(0, 2, 1).toArray()).toEqual([[[21, 30], [45, 66]]]);
+    expect(matmul(batch, a).narrow(0, 2, 1).toArray()).toEqual([
+      [
+        [21, 30],
+        [45, 66],
+      ],
+    ]);
     expect(matmul(ones([4, 1, 2, 3]), ones([5, 3, 2])).shape).toEqual([4, 5, 2, 2]);
-    expect(matmul(a.t(), a).toArray()).toEqual([[10, 14], [14, 20]]);
+    expect(matmul(a.t(), a).toArray()).toEqual([
+      [10, 14],
+      [14, 20],
+    ]);
   });
 });
 

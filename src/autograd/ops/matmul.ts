@@ -56,13 +56,16 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   assertFloat('matmul', b);
   if (a.dtype !== b.dtype) throw new Error(`matmul: dtype mismatch, ${a.dtype} and ${b.dtype}`);
   if (a.ndim === 0 || b.ndim === 0) {
-    throw new Error(`matmul: both arguments need at least 1 dim, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
+    throw new Error(
+      `matmul: both arguments need at least 1 dim, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`,
+    );
   }
   const a2 = a.ndim === 1 ? a.unsqueeze(0) : a;
   const b2 = b.ndim === 1 ? b.unsqueeze(1) : b;
   const [m, k] = a2.shape.slice(-2) as [number, number];
   const [k2, n] = b2.shape.slice(-2) as [number, number];
-  if (k !== k2) throw new Error(`matmul: cannot multiply ${shapeStr(a.shape)} by ${shapeStr(b.shape)}`);
+  if (k !== k2)
+    throw new Error(`matmul: cannot multiply ${shapeStr(a.shape)} by ${shapeStr(b.shape)}`);
   const batch = broadcastShapes('matmul', a2.shape.slice(0, -2), b2.shape.slice(0, -2));
   const B = batch.reduce((p, s) => p * s, 1);
   const a3 = a2.expand([...batch, m, k]).reshape([B, m, k]);

@@ -11,16 +11,20 @@ import { filled } from './util.ts';
 function inferShape(op: string, shape: readonly number[], n: number): number[] {
   const out = [...shape];
   const neg = out.filter((s) => s === -1).length;
-  if (neg > 1) throw new Error(`${op}: only one dimension can be inferred (-1) in ${shapeStr(shape)}`);
+  if (neg > 1)
+    throw new Error(`${op}: only one dimension can be inferred (-1) in ${shapeStr(shape)}`);
   for (const s of out) {
-    if (!Number.isInteger(s) || s < -1) throw new Error(`${op}: invalid size ${s} in shape ${shapeStr(shape)}`);
+    if (!Number.isInteger(s) || s < -1)
+      throw new Error(`${op}: invalid size ${s} in shape ${shapeStr(shape)}`);
   }
   if (neg === 1) {
     const rest = out.reduce((p, s) => (s === -1 ? p : p * s), 1);
-    if (rest === 0 || n % rest !== 0) throw new Error(`${op}: shape ${shapeStr(shape)} is invalid for input of size ${n}`);
+    if (rest === 0 || n % rest !== 0)
+      throw new Error(`${op}: shape ${shapeStr(shape)} is invalid for input of size ${n}`);
     out[out.indexOf(-1)] = n / rest;
   }
-  if (numel(out) !== n) throw new Error(`${op}: shape ${shapeStr(shape)} is invalid for input of size ${n}`);
+  if (numel(out) !== n)
+    throw new Error(`${op}: shape ${shapeStr(shape)} is invalid for input of size ${n}`);
   return out;
 }
 
@@ -96,13 +100,26 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
   const e = normDim('flatten', endDim, x.ndim);
   if (s > e) throw new Error(`flatten: startDim ${startDim} cannot come after endDim ${endDim}`);
   const shape = x.shape;
-  return reshape(x, [...shape.slice(0, s), shape.slice(s, e + 1).reduce((p, v) => p * v, 1), ...shape.slice(e + 1)]);
+  return reshape(x, [
+    ...shape.slice(0, s),
+    shape.slice(s, e + 1).reduce((p, v) => p * v, 1),
+    ...shape.slice(e + 1),
+  ]);
 }
 
 export function squeeze(x: Tensor, dim?: number): Tensor {
-  if (dim === undefined) return reshape(x, x.shape.filter((s) => s !== 1));
+  if (dim === undefined)
+    return reshape(
+      x,
+      x.shape.filter((s) => s !== 1),
+    );
   const d = normDim('squeeze', dim, x.ndim);
-  return x.size(d) === 1 ? reshape(x, x.shape.filter((_, i) => i !== d)) : x;
+  return x.size(d) === 1
+    ? reshape(
+        x,
+        x.shape.filter((_, i) => i !== d),
+      )
+    : x;
 }
 
 export function unsqueeze(x: Tensor, dim: number): Tensor {
@@ -126,10 +143,13 @@ class Permute extends Function {
 
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
   if (dims.length !== x.ndim) {
-    throw new Error(`permute: got ${dims.length} dims ${shapeStr(dims)} for a tensor with ${x.ndim} dims`);
+    throw new Error(
+      `permute: got ${dims.length} dims ${shapeStr(dims)} for a tensor with ${x.ndim} dims`,
+    );
   }
   const perm = dims.map((d) => normDim('permute', d, x.ndim));
-  if (new Set(perm).size !== perm.length) throw new Error(`permute: repeated dim in ${shapeStr(dims)}`);
+  if (new Set(perm).size !== perm.length)
+    throw new Error(`permute: repeated dim in ${shapeStr(dims)}`);
   return perm.every((p, i) => p === i) ? x : Permute.apply(x, perm);
 }
 
@@ -147,14 +167,18 @@ class Expand extends Function {
     ctx.inShape = x.shape;
     const v = x._v;
     const lead = shape.length - v.shape.length;
-    const stride = shape.map((_, i) => (i < lead || v.shape[i - lead] !== shape[i] ? 0 : v.stride[i - lead]!));
+    const stride = shape.map((_, i) =>
+      i < lead || v.shape[i - lead] !== shape[i] ? 0 : v.stride[i - lead]!,
+    );
     return new Tensor(ndarray(v.data, shape, stride, v.offset));
   }
   // d expand(x) = sum of g over the broadcast dims
   static backward(ctx: Context, g: Tensor) {
     const inShape = ctx.inShape as number[];
     const lead = g.ndim - inShape.length;
-    const dims = g.shape.map((_s, i) => i).filter((i) => i < lead || (inShape[i - lead] === 1 && g.size(i) !== 1));
+    const dims = g.shape
+      .map((_s, i) => i)
+      .filter((i) => i < lead || (inShape[i - lead] === 1 && g.size(i) !== 1));
     return [dims.length ? g.sum(dims, true).reshape(inShape) : g.reshape(inShape), null];
   }
 }
@@ -162,19 +186,27 @@ class Expand extends Function {
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
   const xs = x.shape;
   if (shape.length < xs.length) {
-    throw new Error(`expand: the target shape ${shapeStr(shape)} has fewer dims than the tensor's ${shapeStr(xs)}`);
+    throw new Error(
+      `expand: the target shape ${shapeStr(shape)} has fewer dims than the tensor's ${shapeStr(xs)}`,
+    );
   }
   const lead = shape.length - xs.length;
   const out = shape.map((s, i) => {
     const have = i < lead ? undefined : xs[i - lead];
     if (s === -1) {
-      if (have === undefined) throw new Error(`expand: -1 is not allowed in the new leading dim ${i} of ${shapeStr(shape)}`);
+      if (have === undefined)
+        throw new Error(
+          `expand: -1 is not allowed in the new leading dim ${i} of ${shapeStr(shape)}`,
+        );
       return have;
     }
     if (have !== undefined && have !== s && have !== 1) {
-      throw new Error(`expand: cannot expand shape ${shapeStr(xs)} to ${shapeStr(shape)} (dim ${i}: ${have} vs ${s})`);
+      throw new Error(
+        `expand: cannot expand shape ${shapeStr(xs)} to ${shapeStr(shape)} (dim ${i}: ${have} vs ${s})`,
+      );
     }
-    if (!Number.isInteger(s) || s < 0) throw new Error(`expand: invalid size ${s} in ${shapeStr(shape)}`);
+    if (!Number.isInteger(s) || s < 0)
+      throw new Error(`expand: invalid size ${s} in ${shapeStr(shape)}`);
     return s;
   });
   return sameShape(out, xs) ? x : Expand.apply(x, out);
@@ -191,13 +223,22 @@ function sliceView(x: Tensor, dim: number, start: number, len: number, step: num
 }
 
 class Slice extends Function {
-  static forward(ctx: Context, x: Tensor, dim: number, start: number, len: number, step: number): Tensor {
+  static forward(
+    ctx: Context,
+    x: Tensor,
+    dim: number,
+    start: number,
+    len: number,
+    step: number,
+  ): Tensor {
     Object.assign(ctx, { inShape: x.shape, dim, start, len, step });
     return sliceView(x, dim, start, len, step);
   }
   // gradient lands in the sliced positions, zeros elsewhere
   static backward(ctx: Context, g: Tensor) {
-    const { inShape, dim, start, len, step } = ctx as unknown as Record<string, number> & { inShape: number[] };
+    const { inShape, dim, start, len, step } = ctx as unknown as Record<string, number> & {
+      inShape: number[];
+    };
     const gx = filled(inShape, 0, g.dtype);
     scatter(sliceView(gx, dim, start, len, step)._v, g._flat());
     return [gx, null, null, null, null];
@@ -208,7 +249,8 @@ class Slice extends Function {
 export function slice(x: Tensor, dim: number, start?: number, end?: number, step = 1): Tensor {
   const d = normDim('slice', dim, x.ndim);
   const n = x.size(d);
-  if (!Number.isInteger(step) || step < 1) throw new Error(`slice: step must be a positive integer, got ${step}`);
+  if (!Number.isInteger(step) || step < 1)
+    throw new Error(`slice: step must be a positive integer, got ${step}`);
   const clampIdx = (i: number) => Math.min(Math.max(i < 0 ? i + n : i, 0), n);
   const s = start === undefined ? 0 : clampIdx(start);
   const e = end === undefined ? n : clampIdx(end);
@@ -221,7 +263,9 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   const n = x.size(d);
   const s = start < 0 ? start + n : start;
   if (!Number.isInteger(s) || !Number.isInteger(length) || s < 0 || length < 0 || s + length > n) {
-    throw new Error(`narrow: start ${start} and length ${length} out of range for dim ${dim} of size ${n}`);
+    throw new Error(
+      `narrow: start ${start} and length ${length} out of range for dim ${dim} of size ${n}`,
+    );
   }
   return Slice.apply(x, d, s, length, 1);
 }
@@ -247,7 +291,11 @@ class IndexSelect extends Function {
   }
   // d index_select(x) = index_add of g into zeros
   static backward(ctx: Context, g: Tensor) {
-    const { inShape, dim, index } = ctx as unknown as { inShape: number[]; dim: number; index: Int32Array };
+    const { inShape, dim, index } = ctx as unknown as {
+      inShape: number[];
+      dim: number;
+      index: Int32Array;
+    };
     const outer = inShape.slice(0, dim).reduce((p, s) => p * s, 1);
     const inner = inShape.slice(dim + 1).reduce((p, s) => p * s, 1);
     const n = inShape[dim]!;
@@ -267,14 +315,18 @@ class IndexSelect extends Function {
 export function indexSelect(x: Tensor, dim: number, index: Tensor | readonly number[]): Tensor {
   const d = normDim('indexSelect', dim, x.ndim);
   if (!Array.isArray(index) && (index as Tensor).ndim > 1) {
-    throw new Error(`indexSelect: index must be 1-D, got shape ${shapeStr((index as Tensor).shape)}`);
+    throw new Error(
+      `indexSelect: index must be 1-D, got shape ${shapeStr((index as Tensor).shape)}`,
+    );
   }
   const raw = Array.isArray(index) ? index : Array.from((index as Tensor)._flat());
   const n = x.size(d);
   const idx = new Int32Array(raw.length);
   raw.forEach((v: number, i: number) => {
     if (!Number.isInteger(v) || v < -n || v >= n) {
-      throw new Error(`indexSelect: index ${v} at position ${i} is out of range for dim ${dim} of size ${n}`);
+      throw new Error(
+        `indexSelect: index ${v} at position ${i} is out of range for dim ${dim} of size ${n}`,
+      );
     }
     idx[i] = v < 0 ? v + n : v;
   });
@@ -295,7 +347,8 @@ class Cat extends Function {
     for (const x of xs) {
       const src = x._flat();
       const w = x.size(dim) * inner;
-      for (let o = 0; o < outer; o++) out.set(src.subarray(o * w, o * w + w) as never, o * rowLen + col);
+      for (let o = 0; o < outer; o++)
+        out.set(src.subarray(o * w, o * w + w) as never, o * rowLen + col);
       col += w;
     }
     return Tensor.fromData(out, shape);
@@ -317,9 +370,12 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   const first = tensors[0]!;
   const d = normDim('cat', dim, first.ndim);
   for (const t of tensors) {
-    if (t.dtype !== first.dtype) throw new Error(`cat: dtype mismatch, ${first.dtype} and ${t.dtype}`);
+    if (t.dtype !== first.dtype)
+      throw new Error(`cat: dtype mismatch, ${first.dtype} and ${t.dtype}`);
     if (t.ndim !== first.ndim || t.shape.some((s, i) => i !== d && s !== first.size(i))) {
-      throw new Error(`cat: shapes ${shapeStr(first.shape)} and ${shapeStr(t.shape)} differ outside dim ${dim}`);
+      throw new Error(
+        `cat: shapes ${shapeStr(first.shape)} and ${shapeStr(t.shape)} differ outside dim ${dim}`,
+      );
     }
   }
   return Cat.apply(d, ...tensors);
@@ -330,7 +386,9 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
   const first = tensors[0]!;
   for (const t of tensors) {
     if (!sameShape(t.shape, first.shape)) {
-      throw new Error(`stack: all tensors must have the same shape, got ${shapeStr(first.shape)} and ${shapeStr(t.shape)}`);
+      throw new Error(
+        `stack: all tensors must have the same shape, got ${shapeStr(first.shape)} and ${shapeStr(t.shape)}`,
+      );
     }
   }
   const d = normDim('stack', dim, first.ndim + 1);
@@ -374,7 +432,9 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   assertDType('to', dtype);
   if (dtype === x.dtype) return x;
   if (x.requiresGrad && !isFloating(dtype)) {
-    throw new Error(`to: cannot convert a tensor that requires grad to ${dtype}; detach() it first`);
+    throw new Error(
+      `to: cannot convert a tensor that requires grad to ${dtype}; detach() it first`,
+    );
   }
   return Cast.apply(x, dtype);
 }

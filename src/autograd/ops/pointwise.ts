@@ -8,7 +8,8 @@ import type { FloatArray } from '../../tensor/kernels/types.ts';
 import { asTensor, assertFloat, binaryMap, sumToShape, unaryMap } from './util.ts';
 
 function pair(op: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
-  if (typeof a === 'number' && typeof b === 'number') throw new Error(`${op}: at least one operand must be a tensor`);
+  if (typeof a === 'number' && typeof b === 'number')
+    throw new Error(`${op}: at least one operand must be a tensor`);
   const ta = typeof a === 'number' ? asTensor(a, b as Tensor) : a;
   const tb = asTensor(b, ta);
   return [ta, tb];
@@ -32,7 +33,10 @@ class Sub extends Function {
   }
   // d(a-b) = da - db
   static backward(ctx: Context, g: Tensor) {
-    return [sumToShape(g, ctx.shapes[0]), ctx.needsInputGrad[1] ? sumToShape(g.neg(), ctx.shapes[1]) : null];
+    return [
+      sumToShape(g, ctx.shapes[0]),
+      ctx.needsInputGrad[1] ? sumToShape(g.neg(), ctx.shapes[1]) : null,
+    ];
   }
 }
 
@@ -78,10 +82,16 @@ class Pow extends Function {
   static backward(ctx: Context, g: Tensor) {
     const [a, e, out] = ctx.saved as [Tensor, Tensor, Tensor];
     const ga = ctx.needsInputGrad[0]
-      ? sumToShape(g.mul(binaryMap('pow', a, e, (x, y) => (y === 0 ? 0 : y * Math.pow(x, y - 1)))), a.shape)
+      ? sumToShape(
+          g.mul(binaryMap('pow', a, e, (x, y) => (y === 0 ? 0 : y * Math.pow(x, y - 1)))),
+          a.shape,
+        )
       : null;
     const ge = ctx.needsInputGrad[1]
-      ? sumToShape(g.mul(binaryMap('pow', out, a, (o, x) => (x === 0 ? 0 : o * Math.log(x)))), e.shape)
+      ? sumToShape(
+          g.mul(binaryMap('pow', out, a, (o, x) => (x === 0 ? 0 : o * Math.log(x)))),
+          e.shape,
+        )
       : null;
     return [ga, ge];
   }
@@ -202,7 +212,8 @@ class Relu extends Function {
 
 class Clamp extends Function {
   static forward(ctx: Context, x: Tensor, min: number | null, max: number | null): Tensor {
-    if (min === null && max === null) throw new Error('clamp: at least one of min and max must be given');
+    if (min === null && max === null)
+      throw new Error('clamp: at least one of min and max must be given');
     const lo = min ?? -Infinity;
     const hi = max ?? Infinity;
     ctx.saveForBackward(x);
@@ -214,13 +225,18 @@ class Clamp extends Function {
   // d clamp(x) = [lo <= x <= hi] dx
   static backward(ctx: Context, g: Tensor) {
     const { lo, hi } = ctx as unknown as { lo: number; hi: number };
-    return [binaryMap('clamp', g, ctx.saved[0]!, (gv, x) => (x >= lo && x <= hi ? gv : 0), g.dtype), null, null];
+    return [
+      binaryMap('clamp', g, ctx.saved[0]!, (gv, x) => (x >= lo && x <= hi ? gv : 0), g.dtype),
+      null,
+      null,
+    ];
   }
 }
 
 class Where extends Function {
   static forward(ctx: Context, cond: Tensor, a: Tensor, b: Tensor): Tensor {
-    if (cond.dtype !== 'bool') throw new Error(`where: condition must be a bool tensor, got ${cond.dtype}`);
+    if (cond.dtype !== 'bool')
+      throw new Error(`where: condition must be a bool tensor, got ${cond.dtype}`);
     ctx.saveForBackward(cond);
     ctx.shapes = [a.shape, b.shape];
     const dtype = promote('where', a.dtype, b.dtype);
@@ -237,8 +253,18 @@ class Where extends Function {
     const cond = ctx.saved[0]!;
     return [
       null,
-      ctx.needsInputGrad[1] ? sumToShape(binaryMap('where', g, cond, (gv, c) => (c ? gv : 0), g.dtype), ctx.shapes[0]) : null,
-      ctx.needsInputGrad[2] ? sumToShape(binaryMap('where', g, cond, (gv, c) => (c ? 0 : gv), g.dtype), ctx.shapes[1]) : null,
+      ctx.needsInputGrad[1]
+        ? sumToShape(
+            binaryMap('where', g, cond, (gv, c) => (c ? gv : 0), g.dtype),
+            ctx.shapes[0],
+          )
+        : null,
+      ctx.needsInputGrad[2]
+        ? sumToShape(
+            binaryMap('where', g, cond, (gv, c) => (c ? 0 : gv), g.dtype),
+            ctx.shapes[1],
+          )
+        : null,
     ];
   }
 }
@@ -261,8 +287,10 @@ export const add = (a: TensorLike, b: TensorLike): Tensor => Add.apply(...pair('
 export const sub = (a: TensorLike, b: TensorLike): Tensor => Sub.apply(...pair('sub', a, b));
 export const mul = (a: TensorLike, b: TensorLike): Tensor => Mul.apply(...pair('mul', a, b));
 export const div = (a: TensorLike, b: TensorLike): Tensor => Div.apply(...pair('div', a, b));
-export const maximum = (a: TensorLike, b: TensorLike): Tensor => Maximum.apply(...pair('maximum', a, b));
-export const minimum = (a: TensorLike, b: TensorLike): Tensor => Minimum.apply(...pair('minimum', a, b));
+export const maximum = (a: TensorLike, b: TensorLike): Tensor =>
+  Maximum.apply(...pair('maximum', a, b));
+export const minimum = (a: TensorLike, b: TensorLike): Tensor =>
+  Minimum.apply(...pair('minimum', a, b));
 export function pow(a: TensorLike, e: TensorLike): Tensor {
   if (typeof a !== 'number' && typeof e === 'number') {
     if (!isFloating(a.dtype) && (!Number.isInteger(e) || e < 0)) {
@@ -280,22 +308,28 @@ export const sqrt = (x: Tensor): Tensor => Sqrt.apply(x);
 export const abs = (x: Tensor): Tensor => Abs.apply(x);
 export const sign = (x: Tensor): Tensor => Sign.apply(x);
 export const relu = (x: Tensor): Tensor => Relu.apply(x);
-export const clamp = (x: Tensor, min: number | null, max: number | null = null): Tensor => Clamp.apply(x, min, max);
+export const clamp = (x: Tensor, min: number | null, max: number | null = null): Tensor =>
+  Clamp.apply(x, min, max);
 /** Elementwise `cond ? a : b` with broadcasting. */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   // Two numbers: int32 if both are integers, else float32 (torch.where(c, 1., 0.) is float32).
-  const [ta, tb] = typeof a === 'number' && typeof b === 'number' ? [asTensor(a, cond), asTensor(b, cond)] : pair('where', a, b);
+  const [ta, tb] =
+    typeof a === 'number' && typeof b === 'number'
+      ? [asTensor(a, cond), asTensor(b, cond)]
+      : pair('where', a, b);
   return Where.apply(cond, ta, tb);
 }
 
 // Comparisons: not differentiable, bool results.
-const cmp = (op: string, f: (x: number, y: number) => number) => (a: Tensor, b: TensorLike): Tensor => {
-  const tb = asTensor(b, a);
-  if (isFloating(a.dtype) && isFloating(tb.dtype) && a.dtype !== tb.dtype) {
-    throw new Error(`${op}: dtype mismatch, ${a.dtype} and ${tb.dtype}`);
-  }
-  return binaryMap(op, a, tb, f, 'bool');
-};
+const cmp =
+  (op: string, f: (x: number, y: number) => number) =>
+  (a: Tensor, b: TensorLike): Tensor => {
+    const tb = asTensor(b, a);
+    if (isFloating(a.dtype) && isFloating(tb.dtype) && a.dtype !== tb.dtype) {
+      throw new Error(`${op}: dtype mismatch, ${a.dtype} and ${tb.dtype}`);
+    }
+    return binaryMap(op, a, tb, f, 'bool');
+  };
 export const eq = cmp('eq', (x, y) => (x === y ? 1 : 0));
 export const ne = cmp('ne', (x, y) => (x !== y ? 1 : 0));
 export const gt = cmp('gt', (x, y) => (x > y ? 1 : 0));

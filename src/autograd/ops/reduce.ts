@@ -6,7 +6,10 @@ import { normDim, normDims, shapeStr } from '../../tensor/shape.ts';
 import { assertFloat } from './util.ts';
 
 /** Moves the reduced dims last and lays the values out as [outer, inner] rows. */
-function rows(x: Tensor, dims: number[]): { data: TypedArray; outer: number; inner: number; perm: number[] } {
+function rows(
+  x: Tensor,
+  dims: number[],
+): { data: TypedArray; outer: number; inner: number; perm: number[] } {
   const nd = x.ndim;
   const kept = Array.from({ length: nd }, (_, i) => i).filter((i) => !dims.includes(i));
   const perm = [...kept, ...dims];
@@ -17,7 +20,9 @@ function rows(x: Tensor, dims: number[]): { data: TypedArray; outer: number; inn
 }
 
 function outShape(shape: number[], dims: number[], keepdim: boolean): number[] {
-  return keepdim ? shape.map((s, i) => (dims.includes(i) ? 1 : s)) : shape.filter((_, i) => !dims.includes(i));
+  return keepdim
+    ? shape.map((s, i) => (dims.includes(i) ? 1 : s))
+    : shape.filter((_, i) => !dims.includes(i));
 }
 
 class Sum extends Function {
@@ -41,10 +46,17 @@ class Sum extends Function {
 
 /** max/min over several dims (or all): the gradient is shared evenly among tied extremes. */
 class Extreme extends Function {
-  static forward(ctx: Context, x: Tensor, dims: number[], keepdim: boolean, isMax: boolean): Tensor {
+  static forward(
+    ctx: Context,
+    x: Tensor,
+    dims: number[],
+    keepdim: boolean,
+    isMax: boolean,
+  ): Tensor {
     const op = isMax ? 'max' : 'min';
     const { data, outer, inner } = rows(x, dims);
-    if (inner === 0) throw new Error(`${op}: cannot reduce over a zero-size dim (shape ${shapeStr(x.shape)})`);
+    if (inner === 0)
+      throw new Error(`${op}: cannot reduce over a zero-size dim (shape ${shapeStr(x.shape)})`);
     const out = allocate(x.dtype, outer);
     for (let o = 0; o < outer; o++) {
       let best = data[o * inner]!;
@@ -92,7 +104,10 @@ function argExtreme(x: Tensor, dim: number, isMax: boolean): Int32Array {
 class ExtremeDim extends Function {
   static forward(ctx: Context, x: Tensor, dim: number, keepdim: boolean, isMax: boolean): Tensor {
     const { data, outer, inner, perm } = rows(x, [dim]);
-    if (inner === 0) throw new Error(`${isMax ? 'max' : 'min'}: cannot reduce over a zero-size dim (shape ${shapeStr(x.shape)})`);
+    if (inner === 0)
+      throw new Error(
+        `${isMax ? 'max' : 'min'}: cannot reduce over a zero-size dim (shape ${shapeStr(x.shape)})`,
+      );
     const idx = argExtreme(x, dim, isMax);
     const out = allocate(x.dtype, outer);
     for (let o = 0; o < outer; o++) out[o] = data[o * inner + idx[o]!]!;
@@ -101,7 +116,12 @@ class ExtremeDim extends Function {
   }
   // d max_d(x) = g at the argmax, 0 elsewhere
   static backward(ctx: Context, g: Tensor) {
-    const { idx, inner, perm, inShape } = ctx as unknown as { idx: Int32Array; inner: number; perm: number[]; inShape: number[] };
+    const { idx, inner, perm, inShape } = ctx as unknown as {
+      idx: Int32Array;
+      inner: number;
+      perm: number[];
+      inShape: number[];
+    };
     const gf = g._flat();
     const gx = allocate(g.dtype, idx.length * inner);
     for (let o = 0; o < idx.length; o++) gx[o * inner + idx[o]!] = gf[o]!;
@@ -122,27 +142,45 @@ export function mean(x: Tensor, dim?: number | number[], keepdim = false): Tenso
   return sum(x, dims, keepdim).div(count);
 }
 
-function extreme(op: string, isMax: boolean, x: Tensor, dim: number | number[] | undefined, keepdim: boolean): Tensor {
-  if (!isFloating(x.dtype) && x.dtype !== 'int32') throw new Error(`${op}: not supported for ${x.dtype} tensors`);
+function extreme(
+  op: string,
+  isMax: boolean,
+  x: Tensor,
+  dim: number | number[] | undefined,
+  keepdim: boolean,
+): Tensor {
+  if (!isFloating(x.dtype) && x.dtype !== 'int32')
+    throw new Error(`${op}: not supported for ${x.dtype} tensors`);
   if (typeof dim === 'number') return ExtremeDim.apply(x, normDim(op, dim, x.ndim), keepdim, isMax);
   return Extreme.apply(x, normDims(op, dim, x.ndim), keepdim, isMax);
 }
 
 /** Largest value over all dims, or along `dim` (gradient to the first max), or over several dims. */
-export const max = (x: Tensor, dim?: number | number[], keepdim = false): Tensor => extreme('max', true, x, dim, keepdim);
-export const min = (x: Tensor, dim?: number | number[], keepdim = false): Tensor => extreme('min', false, x, dim, keepdim);
+export const max = (x: Tensor, dim?: number | number[], keepdim = false): Tensor =>
+  extreme('max', true, x, dim, keepdim);
+export const min = (x: Tensor, dim?: number | number[], keepdim = false): Tensor =>
+  extreme('min', false, x, dim, keepdim);
 
-function argFn(op: string, isMax: boolean, x: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
+function argFn(
+  op: string,
+  isMax: boolean,
+  x: Tensor,
+  dim: number | undefined,
+  keepdim: boolean,
+): Tensor {
   if (dim === undefined) {
     const flat = x.reshape([-1]);
     if (flat.numel() === 0) throw new Error(`${op}: cannot take the ${op} of an empty tensor`);
     return Tensor.fromData(argExtreme(flat, 0, isMax), keepdim ? x.shape.map(() => 1) : []);
   }
   const d = normDim(op, dim, x.ndim);
-  if (x.size(d) === 0) throw new Error(`${op}: cannot reduce over a zero-size dim (shape ${shapeStr(x.shape)})`);
+  if (x.size(d) === 0)
+    throw new Error(`${op}: cannot reduce over a zero-size dim (shape ${shapeStr(x.shape)})`);
   return Tensor.fromData(argExtreme(x, d, isMax), outShape(x.shape, [d], keepdim));
 }
 
 /** Index (int32) of the first maximum, over the flattened tensor or along `dim`. */
-export const argmax = (x: Tensor, dim?: number, keepdim = false): Tensor => argFn('argmax', true, x, dim, keepdim);
-export const argmin = (x: Tensor, dim?: number, keepdim = false): Tensor => argFn('argmin', false, x, dim, keepdim);
+export const argmax = (x: Tensor, dim?: number, keepdim = false): Tensor =>
+  argFn('argmax', true, x, dim, keepdim);
+export const argmin = (x: Tensor, dim?: number, keepdim = false): Tensor =>
+  argFn('argmin', false, x, dim, keepdim);

@@ -16,7 +16,8 @@ export function asTensor(x: TensorLike, like: Tensor): Tensor {
 }
 
 export function assertFloat(op: string, t: Tensor): void {
-  if (!isFloating(t.dtype)) throw new Error(`${op}: expected a float32 or float64 tensor, got ${t.dtype}`);
+  if (!isFloating(t.dtype))
+    throw new Error(`${op}: expected a float32 or float64 tensor, got ${t.dtype}`);
 }
 
 /** out[i] = f(x[i]) over any layout; result contiguous. */
@@ -46,7 +47,10 @@ export function binaryMap(
   dtype: DType = promote(op, a.dtype, b.dtype),
 ): Tensor {
   const shape = broadcastShapes(op, a._v.shape, b._v.shape);
-  const out = allocate(dtype, shape.reduce((p, s) => p * s, 1));
+  const out = allocate(
+    dtype,
+    shape.reduce((p, s) => p * s, 1),
+  );
   const av = a._v;
   const bv = b._v;
   const ad = av.data;
@@ -120,7 +124,10 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
 
 /** Tensor of the given shape and dtype filled with a value. */
 export function filled(shape: readonly number[], value: number, dtype: DType): Tensor {
-  const data: TypedArray = allocate(dtype, shape.reduce((p, s) => p * s, 1));
+  const data: TypedArray = allocate(
+    dtype,
+    shape.reduce((p, s) => p * s, 1),
+  );
   if (value !== 0) data.fill(value);
   return Tensor.fromData(data, shape);
 }
