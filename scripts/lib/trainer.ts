@@ -179,7 +179,6 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<EpochR
     let lossSum = 0;
     let step = 0;
     for (const [x, y] of loader) {
-      exp.beforeForward?.(model);
       optimizer.zeroGrad();
       const out = model.forward(x);
       const loss = nllLoss(out, y);

@@ -32,13 +32,22 @@ function mnistForward(m: MnistLayers, x: Tensor): Tensor {
   return F.logSoftmax(x, 1);
 }
 
-/** The crude net: BaselineNet whose training loop calls `roundWeights()` before every forward. */
+/**
+ * The crude net: BaselineNet whose parameters are snapped to powers of two before every forward
+ * (training and evaluation alike), so the optimizer's float updates only count once they cross a
+ * rounding boundary.
+ */
 export class CrudeNet extends BaselineNet {
   /** Every weight and bias of conv1, conv2, fc1, fc2 becomes sign·2^round(log2|x|) in place (outside autograd). */
   roundWeights(): void {
     for (const layer of [this.conv1, this.conv2, this.fc1, this.fc2]) {
       for (const p of layer.parameters()) roundPowerOf2_(p);
     }
+  }
+
+  override forward(x: Tensor): Tensor {
+    this.roundWeights();
+    return super.forward(x);
   }
 }
 
