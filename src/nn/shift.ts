@@ -3,11 +3,12 @@
  * `sign`, and used as W = sign(round(sign)) · 2^round(shift), so a product with W is a bit shift
  * and a sign flip. Rounding is straight-through; `unsymGradMul` gives sign the plain gradient dL/dW.
  */
-import type { Tensor } from '../tensor/tensor.ts';
+import { Tensor } from '../tensor/tensor.ts';
 import { noGrad } from '../autograd/grad-mode.ts';
+import { Function, type Context } from '../autograd/function.ts';
 import { pow } from '../autograd/ops/index.ts';
 import { defaultGenerator, type Generator } from '../tensor/random.ts';
-import type { DType } from '../tensor/dtype.ts';
+import { allocate, type DType, type TypedArray } from '../tensor/dtype.ts';
 import type { PaddingMode } from '../tensor/kernels/conv2d.ts';
 import { empty } from './empty.ts';
 import { Module, Parameter } from './module.ts';
@@ -63,9 +64,50 @@ export function psWeight(
   gen: Generator,
 ): Tensor {
   noGrad(() => shift.clamp_(range[0], range[1]));
+  if (rounding === 'deterministic' && shift.dtype === sign.dtype)
+    return PSWeight.apply(shift, sign);
+  return psWeightComposite(shift, sign, rounding, gen);
+}
+
+/** The PS weight from the STE building blocks, op by op (the reference for `PSWeight`). */
+export function psWeightComposite(
+  shift: Tensor,
+  sign: Tensor,
+  rounding: ste.Rounding,
+  gen: Generator = defaultGenerator,
+): Tensor {
   const shiftRounded = ste.round(shift, rounding, gen);
   const signTernary = ste.sign(ste.round(sign, rounding, gen));
   return ste.unsymGradMul(pow(2, shiftRounded), signTernary);
+}
+
+/**
+ * `psWeightComposite` with deterministic rounding fused into one pass over the weights (the
+ * composite makes six; PS training runs it every step). Same values and gradients.
+ */
+class PSWeight extends Function {
+  static forward(ctx: Context, shift: Tensor, sign: Tensor): Tensor {
+    const s = shift._flat();
+    const g = sign._flat();
+    const w = allocate(shift.dtype, s.length);
+    const dShift = allocate(shift.dtype, s.length);
+    for (let i = 0; i < s.length; i++) {
+      const p = 2 ** ste.roundHalfEven(s[i]!);
+      const sg = ste.signOf(ste.roundHalfEven(g[i]!));
+      w[i] = p * sg;
+      dShift[i] = sg * p * Math.LN2;
+    }
+    ctx.dShift = dShift;
+    return Tensor.fromData(w, shift.shape);
+  }
+  // dW/dshift = sign·2^shift·ln 2 (through the rounding STE); sign gets dL/dW unscaled (unsymGradMul)
+  static backward(ctx: Context, gW: Tensor) {
+    const d = ctx.dShift as TypedArray;
+    const g = gW._flat();
+    const gShift = allocate(gW.dtype, g.length);
+    for (let i = 0; i < g.length; i++) gShift[i] = g[i]! * d[i]!;
+    return [Tensor.fromData(gShift, gW.shape), gW];
+  }
 }
 
 /** Shared state of the PS layers: parameters `shift`, `sign`, `bias` (registered in that order). */

@@ -319,3 +319,41 @@ describe('MNIST nets', () => {
     expect(q.conv1.shiftRange).toEqual([-15, 0]);
   });
 });
+
+describe('fused PS weight', () => {
+  it('matches the composite STE chain in values and gradients (float32 and float64)', async () => {
+    const { psWeight, psWeightComposite } = await import('../../src/nn/shift.ts');
+    const { tensor: mk, Generator: Gen } = await import('../../src/index.ts');
+    for (const dtype of ['float32', 'float64'] as const) {
+      const gen = new Gen(7);
+      const n = 257;
+      const shiftVals = Array.from({ length: n }, (_, i) =>
+        i < 6 ? [-2.5, -3.5, -0.5, 0, -14, -13.5][i]! : -14 * gen.uniform64(),
+      );
+      const signVals = Array.from({ length: n }, (_, i) =>
+        i < 6 ? [0.5, -0.5, 0, 1.5, -0.2, 0.7][i]! : 2 * gen.uniform64() - 1,
+      );
+      const upstream = mk(
+        Array.from({ length: n }, () => gen.uniform64() - 0.5),
+        { dtype },
+      );
+      const run = (fused: boolean) => {
+        const shift = mk(shiftVals, { dtype, requiresGrad: true });
+        const sign = mk(signVals, { dtype, requiresGrad: true });
+        const w = fused
+          ? psWeight(shift, sign, [-14, 0], 'deterministic', gen)
+          : psWeightComposite(shift, sign, 'deterministic');
+        w.mul(upstream).sum().backward();
+        return { w: w.toArray(), gShift: shift.grad!.toArray(), gSign: sign.grad!.toArray() };
+      };
+      const a = run(true);
+      const b = run(false);
+      expect(a.w).toEqual(b.w);
+      expect(a.gSign).toEqual(b.gSign);
+      expect(a.gShift).toBeAllClose(b.gShift, {
+        rtol: dtype === 'float32' ? 1e-6 : 1e-15,
+        atol: 0,
+      });
+    }
+  });
+});
