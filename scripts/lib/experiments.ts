@@ -45,7 +45,8 @@ export const experiments: Record<string, Experiment> = {
   },
   'crude-q': {
     name: 'crude-q',
-    title: 'Crude DeepShift-Q (weights and biases rounded to ±2^k before every forward; SGD lr 0.1, momentum 0.9)',
+    title:
+      'Crude DeepShift-Q (weights and biases rounded to ±2^k before every forward; SGD lr 0.1, momentum 0.9)',
     notebook: 96.14,
     defaults: { ...notebookDefaults, lr: 0.1 },
     model: () => new CrudeNet(),

@@ -18,6 +18,23 @@
 
 import { gemmStrided } from './gemm.ts';
 import type { FloatArray } from './types.ts';
+import {
+  finishOutput,
+  parallelFor,
+  registerTask,
+  sharedF64,
+  sharedInput,
+  sharedOutput,
+  threadsFor,
+} from './parallel.ts';
+import {
+  weightChunks,
+  winogradBackwardWeight,
+  winogradForward,
+  winogradWeights,
+  winogradWeightScratch,
+  type WinogradParams,
+} from './winograd.ts';
 
 export type PaddingMode = 'zeros' | 'circular';
 
@@ -272,7 +289,6 @@ function col2im(
 }
 
 let colBuf = new Float64Array(1024);
-let gwAcc = new Float64Array(256);
 
 function colScratch(size: number): Float64Array {
   if (colBuf.length < size) colBuf = new Float64Array(size);
@@ -285,6 +301,56 @@ function isPointwise(p: Conv2dParams): boolean {
   );
 }
 
+// ------------------------------------------------------------------------------- dispatch
+// Winograd F(2×2, 3×3) (winograd.ts) for 3×3 / stride 1 / dilation 1 / groups 1 / zero padding
+// when both channel counts are large enough for its 16 small GEMMs to beat im2col (conv1, with
+// one input channel, stays on im2col). Everything else takes the general im2col path.
+// Work is split across threads by image (forward, backward-input) or by fixed chunks of images
+// with float64 partials summed in chunk order (backward-weight); see parallel.ts.
+
+/** Smallest channel count (each side) for which the Winograd path is used. */
+export const WINOGRAD_MIN_CHANNELS = 8;
+
+function winogradShape(p: Conv2dParams): boolean {
+  return (
+    p.kh === 3 &&
+    p.kw === 3 &&
+    p.strideH === 1 &&
+    p.strideW === 1 &&
+    p.dilH === 1 &&
+    p.dilW === 1 &&
+    p.groups === 1 &&
+    p.paddingMode === 'zeros' &&
+    p.cIn >= WINOGRAD_MIN_CHANNELS &&
+    p.cOut >= WINOGRAD_MIN_CHANNELS
+  );
+}
+
+/** Which algorithm `conv2dForward` / `…BackwardInput` / `…BackwardWeight` use for these params. */
+export function conv2dAlgorithm(
+  p: Conv2dParams,
+  op: 'forward' | 'input' | 'weight',
+): 'winograd' | 'im2col' {
+  if (!winogradShape(p)) return 'im2col';
+  // backward-input is a forward pass with padding 2 − pad, so it needs pad ≤ 2
+  if (op === 'input' && (p.padH > 2 || p.padW > 2)) return 'im2col';
+  return 'winograd';
+}
+
+function winoParams(p: Conv2dParams): WinogradParams {
+  return {
+    n: p.n,
+    ki: p.cIn,
+    h: p.h,
+    w: p.w,
+    mo: p.cOut,
+    padH: p.padH,
+    padW: p.padW,
+    outH: p.outH,
+    outW: p.outW,
+  };
+}
+
 /** y[n,cOut,outH,outW] = conv2d(x[n,cIn,h,w], w[cOut,cIn/groups,kh,kw]) + b[cOut] (b may be null). */
 export function conv2dForward(
   y: FloatArray,
@@ -293,31 +359,13 @@ export function conv2dForward(
   b: FloatArray | null,
   p: Conv2dParams,
 ): void {
-  const { n, cIn, h, cOut, groups, outH, outW } = p;
-  const cInG = cIn / groups;
-  const cOutG = cOut / groups;
-  const K = cInG * p.kh * p.kw;
-  const P = outH * outW;
-  const hw = h * p.w;
-  const pointwise = isPointwise(p);
-  if (!pointwise) buildMaps(p);
-  const col = pointwise ? colBuf : colScratch(K * P);
-  for (let i = 0; i < n; i++) {
-    for (let g = 0; g < groups; g++) {
-      const xOff = (i * cIn + g * cInG) * hw;
-      const yOff = (i * cOut + g * cOutG) * P;
-      if (b !== null) {
-        for (let o = 0; o < cOutG; o++) y.fill(b[g * cOutG + o]!, yOff + o * P, yOff + (o + 1) * P);
-      }
-      const beta = b === null ? 0 : 1;
-      if (pointwise) {
-        gemmStrided(y, yOff, P, w, g * cOutG * K, K, 1, x, xOff, P, 1, cOutG, P, K, 1, beta);
-      } else {
-        im2col(col, x, xOff, cInG, p);
-        gemmStrided(y, yOff, P, w, g * cOutG * K, K, 1, col, 0, P, 1, cOutG, P, K, 1, beta);
-      }
-    }
+  if (conv2dAlgorithm(p, 'forward') === 'winograd') {
+    const u = winogradWeightScratch('conv.u', p.cOut, p.cIn);
+    winogradWeights(u, w, p.cOut, p.cIn, false);
+    winogradForward(y, x, u, b, winoParams(p));
+    return;
   }
+  conv2dForwardIm2col(y, x, w, b, p);
 }
 
 /** gx[n,cIn,h,w] = ∂(Σ y·gy)/∂x for gy [n,cOut,outH,outW], w [cOut,cIn/groups,kh,kw]. */
@@ -327,29 +375,24 @@ export function conv2dBackwardInput(
   w: FloatArray,
   p: Conv2dParams,
 ): void {
-  const { n, cIn, h, cOut, groups, outH, outW } = p;
-  const cInG = cIn / groups;
-  const cOutG = cOut / groups;
-  const K = cInG * p.kh * p.kw;
-  const P = outH * outW;
-  const hw = h * p.w;
-  const pointwise = isPointwise(p);
-  if (!pointwise) buildMaps(p);
-  const gcol = pointwise ? colBuf : colScratch(K * P);
-  for (let i = 0; i < n; i++) {
-    for (let g = 0; g < groups; g++) {
-      const xOff = (i * cIn + g * cInG) * hw;
-      const yOff = (i * cOut + g * cOutG) * P;
-      const wOff = g * cOutG * K;
-      if (pointwise) {
-        gemmStrided(gx, xOff, P, w, wOff, 1, K, gy, yOff, P, 1, K, P, cOutG, 1, 0);
-      } else {
-        gemmStrided(gcol, 0, P, w, wOff, 1, K, gy, yOff, P, 1, K, P, cOutG, 1, 0);
-        gx.fill(0, xOff, xOff + cInG * hw);
-        col2im(gx, xOff, gcol, cInG, p);
-      }
-    }
+  if (conv2dAlgorithm(p, 'input') === 'winograd') {
+    // full correlation of gy with the flipped kernel, in/out channels swapped
+    const u = winogradWeightScratch('conv.u', p.cIn, p.cOut);
+    winogradWeights(u, w, p.cIn, p.cOut, true);
+    winogradForward(gx, gy, u, null, {
+      n: p.n,
+      ki: p.cOut,
+      h: p.outH,
+      w: p.outW,
+      mo: p.cIn,
+      padH: 2 - p.padH,
+      padW: 2 - p.padW,
+      outH: p.h,
+      outW: p.w,
+    });
+    return;
   }
+  conv2dBackwardInputIm2col(gx, gy, w, p);
 }
 
 /** gw[cOut,cIn/groups,kh,kw] = ∂(Σ y·gy)/∂w for gy [n,cOut,outH,outW], x [n,cIn,h,w]. */
@@ -359,6 +402,85 @@ export function conv2dBackwardWeight(
   x: FloatArray,
   p: Conv2dParams,
 ): void {
+  if (conv2dAlgorithm(p, 'weight') === 'winograd') {
+    winogradBackwardWeight(gw, gy, x, winoParams(p));
+    return;
+  }
+  conv2dBackwardWeightIm2col(gw, gy, x, p);
+}
+
+// ------------------------------------------------------------------------------- im2col path
+
+function forwardImage(
+  y: FloatArray,
+  x: FloatArray,
+  w: FloatArray,
+  b: FloatArray | null,
+  p: Conv2dParams,
+  i: number,
+): void {
+  const { cIn, h, cOut, groups, outH, outW } = p;
+  const cInG = cIn / groups;
+  const cOutG = cOut / groups;
+  const K = cInG * p.kh * p.kw;
+  const P = outH * outW;
+  const hw = h * p.w;
+  const pointwise = isPointwise(p);
+  const col = pointwise ? colBuf : colScratch(K * P);
+  for (let g = 0; g < groups; g++) {
+    const xOff = (i * cIn + g * cInG) * hw;
+    const yOff = (i * cOut + g * cOutG) * P;
+    if (b !== null) {
+      for (let o = 0; o < cOutG; o++) y.fill(b[g * cOutG + o]!, yOff + o * P, yOff + (o + 1) * P);
+    }
+    const beta = b === null ? 0 : 1;
+    if (pointwise) {
+      gemmStrided(y, yOff, P, w, g * cOutG * K, K, 1, x, xOff, P, 1, cOutG, P, K, 1, beta);
+    } else {
+      im2col(col, x, xOff, cInG, p);
+      gemmStrided(y, yOff, P, w, g * cOutG * K, K, 1, col, 0, P, 1, cOutG, P, K, 1, beta);
+    }
+  }
+}
+
+function inputImage(
+  gx: FloatArray,
+  gy: FloatArray,
+  w: FloatArray,
+  p: Conv2dParams,
+  i: number,
+): void {
+  const { cIn, h, cOut, groups, outH, outW } = p;
+  const cInG = cIn / groups;
+  const cOutG = cOut / groups;
+  const K = cInG * p.kh * p.kw;
+  const P = outH * outW;
+  const hw = h * p.w;
+  const pointwise = isPointwise(p);
+  const gcol = pointwise ? colBuf : colScratch(K * P);
+  for (let g = 0; g < groups; g++) {
+    const xOff = (i * cIn + g * cInG) * hw;
+    const yOff = (i * cOut + g * cOutG) * P;
+    const wOff = g * cOutG * K;
+    if (pointwise) {
+      gemmStrided(gx, xOff, P, w, wOff, 1, K, gy, yOff, P, 1, K, P, cOutG, 1, 0);
+    } else {
+      gemmStrided(gcol, 0, P, w, wOff, 1, K, gy, yOff, P, 1, K, P, cOutG, 1, 0);
+      gx.fill(0, xOff, xOff + cInG * hw);
+      col2im(gx, xOff, gcol, cInG, p);
+    }
+  }
+}
+
+// Partial weight gradient of images [chunk·per, …) into part[chunk·cOut·K …] (float64).
+function weightChunk(
+  part: Float64Array,
+  gy: FloatArray,
+  x: FloatArray,
+  p: Conv2dParams,
+  per: number,
+  chunk: number,
+): void {
   const { n, cIn, h, cOut, groups, outH, outW } = p;
   const cInG = cIn / groups;
   const cOutG = cOut / groups;
@@ -366,26 +488,107 @@ export function conv2dBackwardWeight(
   const P = outH * outW;
   const hw = h * p.w;
   const pointwise = isPointwise(p);
-  if (!pointwise) buildMaps(p);
   const col = pointwise ? colBuf : colScratch(K * P);
-  if (gwAcc.length < cOut * K) gwAcc = new Float64Array(cOut * K);
-  const acc = gwAcc;
-  for (let i = 0; i < n; i++) {
+  const i0 = chunk * per;
+  const i1 = Math.min(n, i0 + per);
+  const accOff = chunk * cOut * K;
+  for (let i = i0; i < i1; i++) {
     for (let g = 0; g < groups; g++) {
       const xOff = (i * cIn + g * cInG) * hw;
       const yOff = (i * cOut + g * cOutG) * P;
-      const wOff = g * cOutG * K;
-      const beta = i === 0 ? 0 : 1;
+      const wOff = accOff + g * cOutG * K;
+      const beta = i === i0 ? 0 : 1;
       if (pointwise) {
-        gemmStrided(acc, wOff, K, gy, yOff, P, 1, x, xOff, 1, P, cOutG, K, P, 1, beta);
+        gemmStrided(part, wOff, K, gy, yOff, P, 1, x, xOff, 1, P, cOutG, K, P, 1, beta);
       } else {
         im2col(col, x, xOff, cInG, p);
-        gemmStrided(acc, wOff, K, gy, yOff, P, 1, col, 0, 1, P, cOutG, K, P, 1, beta);
+        gemmStrided(part, wOff, K, gy, yOff, P, 1, col, 0, 1, P, cOutG, K, P, 1, beta);
       }
     }
   }
-  if (n === 0) acc.fill(0, 0, cOut * K);
-  for (let j = 0; j < cOut * K; j++) gw[j] = acc[j]!;
+}
+
+registerTask('conv2d.forward', (a, i) => {
+  const p = a[4] as Conv2dParams;
+  if (!isPointwise(p)) buildMaps(p);
+  forwardImage(a[0], a[1], a[2], a[3], p, i);
+});
+registerTask('conv2d.input', (a, i) => {
+  const p = a[3] as Conv2dParams;
+  if (!isPointwise(p)) buildMaps(p);
+  inputImage(a[0], a[1], a[2], p, i);
+});
+registerTask('conv2d.weight', (a, c) => {
+  const p = a[3] as Conv2dParams;
+  if (!isPointwise(p)) buildMaps(p);
+  weightChunk(a[0], a[1], a[2], p, a[4], c);
+});
+
+/** `conv2dForward` through im2col + GEMM, for any params. */
+export function conv2dForwardIm2col(
+  y: FloatArray,
+  x: FloatArray,
+  w: FloatArray,
+  b: FloatArray | null,
+  p: Conv2dParams,
+): void {
+  const { n } = p;
+  if (threadsFor(n) <= 1) {
+    if (!isPointwise(p)) buildMaps(p);
+    for (let i = 0; i < n; i++) forwardImage(y, x, w, b, p, i);
+    return;
+  }
+  const ys = sharedOutput('conv.y', y, n * p.cOut * p.outH * p.outW);
+  const xs = sharedInput('conv.x', x, n * p.cIn * p.h * p.w);
+  parallelFor('conv2d.forward', [ys, xs, w, b, p], n);
+  finishOutput(y, ys);
+}
+
+/** `conv2dBackwardInput` through GEMM + col2im, for any params. */
+export function conv2dBackwardInputIm2col(
+  gx: FloatArray,
+  gy: FloatArray,
+  w: FloatArray,
+  p: Conv2dParams,
+): void {
+  const { n } = p;
+  if (threadsFor(n) <= 1) {
+    if (!isPointwise(p)) buildMaps(p);
+    for (let i = 0; i < n; i++) inputImage(gx, gy, w, p, i);
+    return;
+  }
+  const gxs = sharedOutput('conv.gx', gx, n * p.cIn * p.h * p.w);
+  const gys = sharedInput('conv.gy', gy, n * p.cOut * p.outH * p.outW);
+  parallelFor('conv2d.input', [gxs, gys, w, p], n);
+  finishOutput(gx, gxs);
+}
+
+/** `conv2dBackwardWeight` through im2col + GEMM, for any params (fixed image chunks). */
+export function conv2dBackwardWeightIm2col(
+  gw: FloatArray,
+  gy: FloatArray,
+  x: FloatArray,
+  p: Conv2dParams,
+): void {
+  const { n, cIn, cOut, groups } = p;
+  const K = (cIn / groups) * p.kh * p.kw;
+  const size = cOut * K;
+  const { per, count } = weightChunks(n);
+  const part = sharedF64('conv.part', Math.max(count, 1) * size);
+  if (threadsFor(count) <= 1) {
+    if (!isPointwise(p)) buildMaps(p);
+    for (let c = 0; c < count; c++) weightChunk(part, gy, x, p, per, c);
+  } else {
+    const gys = sharedInput('conv.gy', gy, n * cOut * p.outH * p.outW);
+    const xs = sharedInput('conv.x', x, n * cIn * p.h * p.w);
+    parallelFor('conv2d.weight', [part, gys, xs, p, per], count);
+  }
+  if (count === 0) part.fill(0, 0, size);
+  for (let c = 1; c < count; c++) {
+    const off = c * size;
+    for (let j = 0; j < size; j++) part[j] += part[off + j]!;
+  }
+  for (let j = 0; j < size; j++) gw[j] = part[j]!;
 }
 
 /** gb[cOut] = Σ_{n,oh,ow} gy[n,cOut,oh,ow]. */

@@ -17,6 +17,15 @@
 // (4×4, 4×8, 8×4 spill and run ~35% slower).
 
 import type { FloatArray } from './types.ts';
+import {
+  finishOutput,
+  parallelFor,
+  registerTask,
+  sharedF64,
+  sharedInput,
+  sharedOutput,
+  threadsFor,
+} from './parallel.ts';
 
 export interface GemmOptions {
   /** A is stored [k, m] and used transposed. */
@@ -282,6 +291,94 @@ function checkGemm(
 // ---------------------------------------------------------------------------------------------
 // Linear layer, PyTorch layout: x [batch, inF], w [outF, inF], b [outF], y [batch, outF].
 
+// Threading: the layer GEMMs are split so that no thread count changes a sum.
+//   forward with a deep reduction (inF ≥ LINEAR_KSPLIT): fixed k-chunks of LINEAR_KCHUNK, each a
+//     float64 partial [batch, outF]; y = b + Σ partials in chunk order (also with one thread);
+//   otherwise, and for gx / gw: chunks of LINEAR_NCHUNK output columns (a column split leaves
+//     every dot product untouched).
+
+/** inF from which linearForward sums fixed k-chunks (parallel-friendly) instead of one GEMM. */
+export const LINEAR_KSPLIT = 4096;
+const LINEAR_KCHUNK = 1152; // 3·KC
+const LINEAR_NCHUNK = 768; // multiple of NR
+
+registerTask('gemm.cols', (a, j) => {
+  const nChunk = a[16] as number;
+  const j0 = j * nChunk;
+  const nc = Math.min(nChunk, (a[12] as number) - j0);
+  gemmStrided(
+    a[0],
+    a[1] + j0,
+    a[2],
+    a[3],
+    a[4],
+    a[5],
+    a[6],
+    a[7],
+    a[8] + j0 * a[10],
+    a[9],
+    a[10],
+    a[11],
+    nc,
+    a[13],
+    a[14],
+    a[15],
+  );
+});
+
+// C = alpha·op(A)·op(B) + beta·C (strided, as gemmStrided) with the columns of C in chunks
+// spread over the threads; C[i, j] does not depend on the split.
+function gemmColumns(
+  c: FloatArray,
+  cOff: number,
+  ldc: number,
+  a: FloatArray,
+  aOff: number,
+  aRs: number,
+  aCs: number,
+  aLen: number,
+  b: FloatArray,
+  bOff: number,
+  bRs: number,
+  bCs: number,
+  bLen: number,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  beta: number,
+  cLen: number,
+): void {
+  const chunks = Math.ceil(n / LINEAR_NCHUNK);
+  if (threadsFor(chunks) <= 1 || m * n * k < 1 << 20) {
+    gemmStrided(c, cOff, ldc, a, aOff, aRs, aCs, b, bOff, bRs, bCs, m, n, k, alpha, beta);
+    return;
+  }
+  const cs = sharedOutput('gemm.c', c, cLen, beta !== 0);
+  const as = sharedInput('gemm.a', a, aLen);
+  const bs = sharedInput('gemm.b', b, bLen);
+  parallelFor(
+    'gemm.cols',
+    [cs, cOff, ldc, as, aOff, aRs, aCs, bs, bOff, bRs, bCs, m, n, k, alpha, beta, LINEAR_NCHUNK],
+    chunks,
+  );
+  finishOutput(c, cs);
+}
+
+registerTask('linear.kchunk', (a, j) => {
+  const [part, x, w, batch, inF, outF] = a as [
+    Float64Array,
+    FloatArray,
+    FloatArray,
+    number,
+    number,
+    number,
+  ];
+  const p0 = j * LINEAR_KCHUNK;
+  const kc = Math.min(LINEAR_KCHUNK, inF - p0);
+  gemmStrided(part, j * batch * outF, outF, x, p0, inF, 1, w, p0, 1, inF, batch, outF, kc, 1, 0);
+});
+
 /** y[batch,outF] = x[batch,inF]·wᵀ + b (b may be null). */
 export function linearForward(
   y: FloatArray,
@@ -292,10 +389,39 @@ export function linearForward(
   inF: number,
   outF: number,
 ): void {
+  if (inF >= LINEAR_KSPLIT && batch > 0 && outF > 0) {
+    const chunks = Math.ceil(inF / LINEAR_KCHUNK);
+    const size = batch * outF;
+    const part = sharedF64('linear.part', chunks * size);
+    const args = [part, x, w, batch, inF, outF];
+    if (threadsFor(chunks) <= 1) {
+      const task = (j: number) => {
+        const p0 = j * LINEAR_KCHUNK;
+        const kc = Math.min(LINEAR_KCHUNK, inF - p0);
+        gemmStrided(part, j * size, outF, x, p0, inF, 1, w, p0, 1, inF, batch, outF, kc, 1, 0);
+      };
+      for (let j = 0; j < chunks; j++) task(j);
+    } else {
+      args[1] = sharedInput('gemm.a', x, batch * inF);
+      args[2] = sharedInput('gemm.b', w, outF * inF);
+      parallelFor('linear.kchunk', args, chunks);
+    }
+    for (let r = 0; r < batch; r++) {
+      for (let o = 0; o < outF; o++) {
+        const q = r * outF + o;
+        let s = b === null ? 0 : b[o]!;
+        for (let j = 0; j < chunks; j++) s += part[j * size + q]!;
+        y[q] = s;
+      }
+    }
+    return;
+  }
   if (b !== null) {
     for (let r = 0; r < batch; r++) y.set(b.subarray(0, outF), r * outF);
   }
-  gemmStrided(y, 0, outF, x, 0, inF, 1, w, 0, 1, inF, batch, outF, inF, 1, b === null ? 0 : 1);
+  // prettier-ignore
+  gemmColumns(y, 0, outF, x, 0, inF, 1, batch * inF, w, 0, 1, inF, outF * inF,
+    batch, outF, inF, 1, b === null ? 0 : 1, batch * outF);
 }
 
 /**
@@ -313,8 +439,16 @@ export function linearBackward(
   inF: number,
   outF: number,
 ): void {
-  if (gx !== null) gemmStrided(gx, 0, inF, gy, 0, outF, 1, w, 0, inF, 1, batch, inF, outF, 1, 0);
-  if (gw !== null) gemmStrided(gw, 0, inF, gy, 0, 1, outF, x, 0, inF, 1, outF, inF, batch, 1, 0);
+  // prettier-ignore
+  if (gx !== null) {
+    gemmColumns(gx, 0, inF, gy, 0, outF, 1, batch * outF, w, 0, inF, 1, outF * inF,
+      batch, inF, outF, 1, 0, batch * inF);
+  }
+  // prettier-ignore
+  if (gw !== null) {
+    gemmColumns(gw, 0, inF, gy, 0, 1, outF, batch * outF, x, 0, inF, 1, batch * inF,
+      outF, inF, batch, 1, 0, outF * inF);
+  }
   if (gb !== null) biasGrad(gb, gy, batch, outF);
 }
 
