@@ -5,6 +5,8 @@
  */
 import { existsSync, mkdirSync, appendFileSync, readFileSync, rmSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { getNumThreads as numThreads } from '../../src/tensor/kernels/parallel.ts';
 import { manualSeed, defaultGenerator, Generator } from '../../src/tensor/random.ts';
 import { noGrad } from '../../src/autograd/grad-mode.ts';
 import { nllLoss } from '../../src/nn/functional.ts';
@@ -81,6 +83,17 @@ function joinOptimizerState(meta: OptimizerStateDict, tensors: StateDict): Optim
   return { state, paramGroups: meta.paramGroups };
 }
 
+function commitId(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
 let cached: { train: TensorDataset; test: TensorDataset } | null = null;
 
 /** MNIST with `ToTensor()` + `Normalize((0.1307,), (0.3081,))`, loaded once per process. */
@@ -135,6 +148,9 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<EpochR
   const trainSet = opts.trainLimit ? fullTrain.subset(opts.trainLimit) : fullTrain;
   const testSet = opts.testLimit ? fullTest.subset(opts.testLimit) : fullTest;
 
+  log(
+    `${exp.title}: ${JSON.stringify({ ...opts, quiet: undefined })}, commit ${commitId()}, ${numThreads()} kernel thread(s), node ${process.version}`,
+  );
   manualSeed(opts.seed);
   const model = exp.model();
   const optimizer: Optimizer = exp.optimizer(model.parameters(), opts);
