@@ -2,7 +2,10 @@
 import { BaselineNet } from '../../src/models/baseline.ts';
 import { CrudeNet, PSNet } from '../../src/models/deepshift.ts';
 import type { Module, Parameter } from '../../src/nn/index.ts';
-import { Adadelta, SGD, type Optimizer } from '../../src/optim/index.ts';
+import { Adadelta, Adam, SGD, type Optimizer } from '../../src/optim/index.ts';
+import { convertToShift } from '../../src/nn/convert.ts';
+import { load } from '../../src/nn/serialization.ts';
+import { existsSync } from 'node:fs';
 
 export interface RunConfig {
   epochs: number;
@@ -60,6 +63,43 @@ export const experiments: Record<string, Experiment> = {
     model: () => new PSNet({ weightBits: 5 }),
     optimizer: (params, cfg) => new Adadelta(params, { lr: cfg.lr }),
   },
+};
+
+/** The trained baseline that the tuned DeepShift recipes start from (written by `npm run report`). */
+export const BASELINE_WEIGHTS = 'docs/results/baseline/model.safetensors';
+
+/** A BaselineNet with the trained baseline's weights, converted to DeepShift layers. */
+function convertedBaseline(shiftType: 'PS' | 'Q'): Module {
+  if (!existsSync(BASELINE_WEIGHTS)) {
+    throw new Error(
+      `${BASELINE_WEIGHTS} is missing: train the baseline first (npm run train -- --experiment baseline; npm run report -- runs/baseline)`,
+    );
+  }
+  const model = new BaselineNet();
+  model.loadStateDict(load(BASELINE_WEIGHTS).tensors);
+  return convertToShift(model, { shiftType, weightBits: 5 }).model;
+}
+
+experiments['ps-tuned'] = {
+  name: 'ps-tuned',
+  title:
+    'DeepShift-PS from the trained baseline (P = round(log2|W|), S = sign(W)), 5-bit shifts, Adam lr 1e-3',
+  notebook: 94.8,
+  defaults: { ...notebookDefaults, lr: 1e-3 },
+  model: () => convertedBaseline('PS'),
+  optimizer: (params, cfg) => new Adam(params, { lr: cfg.lr }),
+  inMain: false,
+};
+
+experiments['q-tuned'] = {
+  name: 'q-tuned',
+  title:
+    'DeepShift-Q from the trained baseline (weights rounded to ±2^k in every forward, STE), 5-bit shifts, Adam lr 1e-3',
+  notebook: 96.14,
+  defaults: { ...notebookDefaults, lr: 1e-3 },
+  model: () => convertedBaseline('Q'),
+  optimizer: (params, cfg) => new Adam(params, { lr: cfg.lr }),
+  inMain: false,
 };
 
 export function getExperiment(name: string): Experiment {

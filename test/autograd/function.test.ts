@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { Tensor, autograd, noGrad, tensor } from '../../src/index.ts';
 import type { Context } from '../../src/autograd/index.ts';
-import { normal, reseed } from './helpers.ts';
+import { normal, reseed } from '../helpers/random.ts';
 
 const { gradcheck } = autograd;
 

@@ -37,7 +37,8 @@ import {
   unsqueeze,
   where,
 } from '../../src/index.ts';
-import { awayFromZero, distinct, f64, normal, reseed, uniform } from './helpers.ts';
+import { f64 } from '../helpers/fixtures.ts';
+import { awayFromZero, distinct, normal, reseed, uniform } from '../helpers/random.ts';
 
 const { gradcheck } = autograd;
 const opts = { eps: 1e-6, atol: 1e-6, rtol: 1e-4 };

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import {
   parseIdx,
   type MnistRaw,
 } from '../../src/data/mnist.ts';
+import { readFixture } from '../helpers/fixtures.ts';
 
 interface GoldenTensor {
   shape: number[];
@@ -31,9 +32,7 @@ interface MnistGolden {
   pixel_value_for_255: number;
 }
 
-const golden = JSON.parse(
-  readFileSync(new URL('../fixtures/mnist_data.json', import.meta.url), 'utf8'),
-) as MnistGolden;
+const golden = readFixture<MnistGolden>('mnist_data');
 
 function histogram(labels: Uint8Array): number[] {
   const h = new Array<number>(10).fill(0);
@@ -119,9 +118,7 @@ describe('real MNIST files', () => {
     expect(g.shape).toEqual([28, 28]);
     const x = normalizeMnistPixels(train.images.subarray(0, 784));
     expect(x.length).toBe(784);
-    let maxErr = 0;
-    for (let i = 0; i < 784; i++) maxErr = Math.max(maxErr, Math.abs(x[i]! - g.data[i]!));
-    expect(maxErr).toBeLessThanOrEqual(1e-6);
+    expect(x).toBeAllClose(g.data, { atol: 1e-6, rtol: 0, equalNaN: false });
     // In fact bit-identical: the golden values are float32 written as float64.
     for (let i = 0; i < 784; i++) expect(x[i]).toBe(g.data[i]);
     const ends = normalizeMnistPixels(Uint8Array.of(0, 255));

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   conv2dBackwardBias,
@@ -10,77 +9,20 @@ import {
   conv2dForward,
   conv2dForwardNaive,
   conv2dParams,
-  type Conv2dOptions,
 } from '../../src/tensor/kernels/conv2d.ts';
-import type { FloatArray } from '../../src/tensor/kernels/types.ts';
+import { floats, goldenCases } from '../helpers/fixtures.ts';
+import {
+  convInputs,
+  convLabel,
+  dtypes,
+  expectConvMatchesNaive,
+  vsGolden,
+  vsNaive,
+  type ConvShape,
+} from '../helpers/kernels.ts';
+import { randomArray, rng } from '../helpers/random.ts';
 
-type Json = { shape: number[]; data: (number | string)[] };
-type Pair = number | [number, number];
-interface ConvCase {
-  name: string;
-  params: {
-    stride: Pair;
-    padding: Pair;
-    dilation: Pair;
-    groups: number;
-    kernel_size: number[];
-    bias: boolean;
-  };
-  inputs: { input: Json; weight: Json; bias?: Json; grad_output: Json };
-  expected: { output: Json; grad_input: Json; grad_weight: Json; grad_bias?: Json };
-}
-
-const fixture = JSON.parse(
-  readFileSync(new URL('../fixtures/conv2d.json', import.meta.url), 'utf8'),
-) as { cases: ConvCase[] };
-
-function expectClose(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  rtol: number,
-  atol = 0,
-): void {
-  expect(actual.length).toBe(expected.length);
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual[i]!;
-    const e = expected[i]!;
-    if (a === e) continue;
-    if (!(Math.abs(a - e) <= atol + rtol * Math.abs(e))) {
-      expect.fail(`index ${i}: got ${a}, expected ${e} (rtol ${rtol}, atol ${atol})`);
-    }
-  }
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
-const dtypes: [string, Ctor, number][] = [
-  ['float64', Float64Array, 1e-12],
-  ['float32', Float32Array, 2e-5],
-];
-
-function randArr(C: Ctor, n: number, r: () => number): FloatArray {
-  const a = new C(n);
-  for (let i = 0; i < n; i++) a[i] = r() * 2 - 1;
-  return a;
-}
-
-interface Shape {
-  x: [number, number, number, number];
-  w: [number, number, number, number];
-  o: Conv2dOptions;
-}
-
-const shapes: Shape[] = [
+const shapes: ConvShape[] = [
   { x: [2, 3, 6, 5], w: [4, 3, 3, 3], o: {} },
   { x: [1, 2, 5, 5], w: [2, 2, 3, 3], o: { padding: 1 } },
   { x: [2, 2, 7, 9], w: [3, 2, 3, 3], o: { stride: 2, padding: 1 } },
@@ -109,51 +51,20 @@ const shapes: Shape[] = [
   { x: [1, 3, 11, 13], w: [5, 3, 5, 4], o: { stride: 3, padding: [2, 3], dilation: [1, 2] } },
 ];
 
-const label = (s: Shape): string =>
-  `x${JSON.stringify(s.x)} w${JSON.stringify(s.w)} ${JSON.stringify(s.o)}`;
-
 describe('conv2d tuned vs naive', () => {
   for (const [dt, C, rt] of dtypes) {
     shapes.forEach((s, si) => {
-      it(`${dt} ${label(s)}`, () => {
-        const p = conv2dParams(s.x, s.w, s.o);
-        const r = rng(100 + si);
+      it(`${dt} ${convLabel(s)}`, () => {
+        const inputs = convInputs(C, s, 100 + si);
+        const { p, gy } = inputs;
         const K = s.w[1] * s.w[2] * s.w[3];
-        const x = randArr(
-          C,
-          s.x.reduce((a, b) => a * b),
-          r,
-        );
-        const w = randArr(
-          C,
-          s.w.reduce((a, b) => a * b),
-          r,
-        );
-        const b = randArr(C, p.cOut, r);
-        const ySize = p.n * p.cOut * p.outH * p.outW;
-        const gy = randArr(C, ySize, r);
-        for (const bias of [b, null]) {
-          const y1 = new C(ySize).fill(NaN);
-          const y2 = new C(ySize);
-          conv2dForward(y1, x, w, bias, p);
-          conv2dForwardNaive(y2, x, w, bias, p);
-          expectClose(y1, y2, rt, rt * Math.sqrt(K));
-        }
-        const gx1 = new C(x.length).fill(NaN);
-        const gx2 = new C(x.length);
-        conv2dBackwardInput(gx1, gy, w, p);
-        conv2dBackwardInputNaive(gx2, gy, w, p);
-        expectClose(gx1, gx2, rt, rt * Math.sqrt(K));
-        const gw1 = new C(w.length).fill(NaN);
-        const gw2 = new C(w.length);
-        conv2dBackwardWeight(gw1, gy, x, p);
-        conv2dBackwardWeightNaive(gw2, gy, x, p);
-        expectClose(gw1, gw2, rt, rt * Math.sqrt(p.n * p.outH * p.outW));
+        const nOut = p.n * p.outH * p.outW;
+        expectConvMatchesNaive(C, inputs, rt, { forward: K, input: K, weight: nOut });
         const gb1 = new C(p.cOut).fill(NaN);
         const gb2 = new C(p.cOut);
         conv2dBackwardBias(gb1, gy, p);
         conv2dBackwardBiasNaive(gb2, gy, p);
-        expectClose(gb1, gb2, rt, rt * Math.sqrt(p.n * p.outH * p.outW));
+        expect(gb1).toBeAllClose(gb2, vsNaive(rt, rt * Math.sqrt(nOut)));
       });
     });
   }
@@ -184,41 +95,32 @@ describe('conv2d tuned vs naive', () => {
     for (const s of training) {
       const p = conv2dParams(s.x, s.w);
       const r = rng(7);
-      const x = randArr(
-        Float32Array,
-        s.x.reduce((a, b) => a * b),
-        r,
-      );
-      const w = randArr(
-        Float32Array,
-        s.w.reduce((a, b) => a * b),
-        r,
-      );
+      const x = randomArray(Float32Array, s.x, r);
+      const w = randomArray(Float32Array, s.w, r);
       const ySize = p.n * p.cOut * p.outH * p.outW;
-      const gy = randArr(Float32Array, ySize, r);
+      const gy = randomArray(Float32Array, ySize, r);
       const K = s.w[1]! * 9;
       const y1 = new Float32Array(ySize),
         y2 = new Float32Array(ySize);
       conv2dForward(y1, x, w, null, p);
       conv2dForwardNaive(y2, x, w, null, p);
-      expectClose(y1, y2, 2e-5, 2e-5 * Math.sqrt(K));
+      expect(y1).toBeAllClose(y2, vsNaive(2e-5, 2e-5 * Math.sqrt(K)));
       const gx1 = new Float32Array(x.length),
         gx2 = new Float32Array(x.length);
       conv2dBackwardInput(gx1, gy, w, p);
       conv2dBackwardInputNaive(gx2, gy, w, p);
-      expectClose(gx1, gx2, 2e-5, 2e-5 * Math.sqrt(K));
+      expect(gx1).toBeAllClose(gx2, vsNaive(2e-5, 2e-5 * Math.sqrt(K)));
       const gw1 = new Float32Array(w.length),
         gw2 = new Float32Array(w.length);
       conv2dBackwardWeight(gw1, gy, x, p);
       conv2dBackwardWeightNaive(gw2, gy, x, p);
-      expectClose(gw1, gw2, 2e-5, 2e-5 * Math.sqrt(2 * p.outH * p.outW));
+      expect(gw1).toBeAllClose(gw2, vsNaive(2e-5, 2e-5 * Math.sqrt(2 * p.outH * p.outW)));
     }
   });
 });
 
 describe('conv2d golden (PyTorch F.conv2d)', () => {
-  const num = (t: Json): Float64Array => Float64Array.from(t.data.map(Number));
-  for (const cs of fixture.cases) {
+  for (const cs of goldenCases('conv2d')) {
     for (const [name, fwd, bIn, bW, bB] of [
       ['tuned', conv2dForward, conv2dBackwardInput, conv2dBackwardWeight, conv2dBackwardBias],
       [
@@ -237,24 +139,24 @@ describe('conv2d golden (PyTorch F.conv2d)', () => {
           dilation,
           groups,
         });
-        const x = num(cs.inputs.input);
-        const w = num(cs.inputs.weight);
-        const b = cs.inputs.bias ? num(cs.inputs.bias) : null;
-        const gy = num(cs.inputs.grad_output);
+        const x = floats(cs.inputs.input);
+        const w = floats(cs.inputs.weight);
+        const b = cs.inputs.bias ? floats(cs.inputs.bias) : null;
+        const gy = floats(cs.inputs.grad_output);
         expect([p.n, p.cOut, p.outH, p.outW]).toEqual(cs.expected.output.shape);
         const y = new Float64Array(gy.length);
         fwd(y, x, w, b, p);
-        expectClose(y, num(cs.expected.output), 1e-9, 1e-12);
+        expect(y).toBeAllClose(floats(cs.expected.output), vsGolden);
         const gx = new Float64Array(x.length);
         bIn(gx, gy, w, p);
-        expectClose(gx, num(cs.expected.grad_input), 1e-9, 1e-12);
+        expect(gx).toBeAllClose(floats(cs.expected.grad_input), vsGolden);
         const gw = new Float64Array(w.length);
         bW(gw, gy, x, p);
-        expectClose(gw, num(cs.expected.grad_weight), 1e-9, 1e-12);
+        expect(gw).toBeAllClose(floats(cs.expected.grad_weight), vsGolden);
         if (cs.expected.grad_bias) {
           const gb = new Float64Array(p.cOut);
           bB(gb, gy, p);
-          expectClose(gb, num(cs.expected.grad_bias), 1e-9, 1e-12);
+          expect(gb).toBeAllClose(floats(cs.expected.grad_bias), vsGolden);
         }
       });
     }

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   gemm,
@@ -8,59 +7,9 @@ import {
   linearForward,
   linearForwardNaive,
 } from '../../src/tensor/kernels/gemm.ts';
-import type { FloatArray } from '../../src/tensor/kernels/types.ts';
-
-type Json = { shape: number[]; data: (number | string)[] };
-interface LinearCase {
-  name: string;
-  inputs: { input: Json; weight: Json; bias?: Json; grad_output: Json };
-  expected: { output: Json; grad_input: Json; grad_weight: Json; grad_bias?: Json };
-}
-
-const fixture = JSON.parse(
-  readFileSync(new URL('../fixtures/linear.json', import.meta.url), 'utf8'),
-) as { cases: LinearCase[] };
-
-// Max |a−e| / (atol + |e|) style check with a readable failure.
-function expectClose(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  rtol: number,
-  atol = 0,
-): void {
-  expect(actual.length).toBe(expected.length);
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual[i]!;
-    const e = expected[i]!;
-    if (a === e) continue;
-    if (!(Math.abs(a - e) <= atol + rtol * Math.abs(e))) {
-      expect.fail(`index ${i}: got ${a}, expected ${e} (rtol ${rtol}, atol ${atol})`);
-    }
-  }
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
-const dtypes: [string, Ctor, number][] = [
-  ['float64', Float64Array, 1e-12],
-  ['float32', Float32Array, 2e-5],
-];
-
-function randArr(C: Ctor, n: number, r: () => number): FloatArray {
-  const a = new C(n);
-  for (let i = 0; i < n; i++) a[i] = r() * 2 - 1;
-  return a;
-}
+import { floats, goldenCases } from '../helpers/fixtures.ts';
+import { dtypes, vsGolden, vsNaive } from '../helpers/kernels.ts';
+import { randomArray, rng } from '../helpers/random.ts';
 
 // Scale-aware tolerance: entries of a k-term dot product of U(−1,1) values are O(√k).
 function tol(base: number, k: number): number {
@@ -86,9 +35,9 @@ describe('gemm vs gemmNaive', () => {
         for (const transB of [false, true]) {
           it(`${dt} m=${m} n=${n} k=${k} transA=${transA} transB=${transB}`, () => {
             const r = rng(m * 1000 + n * 10 + k + (transA ? 7 : 0) + (transB ? 13 : 0));
-            const a = randArr(C, m * k, r);
-            const b = randArr(C, k * n, r);
-            const c0 = randArr(C, m * n, r);
+            const a = randomArray(C, m * k, r);
+            const b = randomArray(C, k * n, r);
+            const c0 = randomArray(C, m * n, r);
             for (const [alpha, beta] of [
               [1, 0],
               [0.5, 1],
@@ -98,7 +47,7 @@ describe('gemm vs gemmNaive', () => {
               const c2 = c0.slice();
               gemm(c1, a, b, m, n, k, { transA, transB, alpha, beta });
               gemmNaive(c2, a, b, m, n, k, { transA, transB, alpha, beta });
-              expectClose(c1, c2, rt, tol(rt, k));
+              expect(c1).toBeAllClose(c2, vsNaive(rt, tol(rt, k)));
             }
           });
         }
@@ -111,13 +60,13 @@ describe('gemm vs gemmNaive', () => {
       n = 7,
       k = 5;
     const r = rng(1);
-    const a = randArr(Float64Array, m * k, r);
-    const b = randArr(Float64Array, k * n, r);
+    const a = randomArray(Float64Array, m * k, r);
+    const b = randomArray(Float64Array, k * n, r);
     const c1 = new Float64Array(m * n).fill(NaN);
     const c2 = new Float64Array(m * n);
     gemm(c1, a, b, m, n, k);
     gemmNaive(c2, a, b, m, n, k);
-    expectClose(c1, c2, 1e-14, 1e-14);
+    expect(c1).toBeAllClose(c2, vsNaive(1e-14, 1e-14));
     expect(c1.some(Number.isNaN)).toBe(false);
   });
 
@@ -141,15 +90,15 @@ describe('linear vs naive', () => {
       for (const bias of [true, false]) {
         it(`${dt} batch=${batch} in=${inF} out=${outF} bias=${bias}`, () => {
           const r = rng(batch * 7 + inF * 3 + outF + (bias ? 1 : 0));
-          const x = randArr(C, batch * inF, r);
-          const w = randArr(C, outF * inF, r);
-          const b = bias ? randArr(C, outF, r) : null;
-          const gy = randArr(C, batch * outF, r);
+          const x = randomArray(C, batch * inF, r);
+          const w = randomArray(C, outF * inF, r);
+          const b = bias ? randomArray(C, outF, r) : null;
+          const gy = randomArray(C, batch * outF, r);
           const y1 = new C(batch * outF).fill(NaN);
           const y2 = new C(batch * outF);
           linearForward(y1, x, w, b, batch, inF, outF);
           linearForwardNaive(y2, x, w, b, batch, inF, outF);
-          expectClose(y1, y2, rt, tol(rt, inF));
+          expect(y1).toBeAllClose(y2, vsNaive(rt, tol(rt, inF)));
           const g1 = [
             new C(batch * inF).fill(NaN),
             new C(outF * inF).fill(NaN),
@@ -158,9 +107,9 @@ describe('linear vs naive', () => {
           const g2 = [new C(batch * inF), new C(outF * inF), new C(outF)] as const;
           linearBackward(g1[0], g1[1], g1[2], gy, x, w, batch, inF, outF);
           linearBackwardNaive(g2[0], g2[1], g2[2], gy, x, w, batch, inF, outF);
-          expectClose(g1[0], g2[0], rt, tol(rt, outF));
-          expectClose(g1[1], g2[1], rt, tol(rt, batch));
-          expectClose(g1[2], g2[2], rt, tol(rt, batch));
+          expect(g1[0]).toBeAllClose(g2[0], vsNaive(rt, tol(rt, outF)));
+          expect(g1[1]).toBeAllClose(g2[1], vsNaive(rt, tol(rt, batch)));
+          expect(g1[2]).toBeAllClose(g2[2], vsNaive(rt, tol(rt, batch)));
         });
       }
     }
@@ -177,7 +126,7 @@ describe('linear vs naive', () => {
 });
 
 describe('linear golden (PyTorch F.linear)', () => {
-  for (const cs of fixture.cases) {
+  for (const cs of goldenCases('linear')) {
     for (const [name, impl] of [
       ['tuned', { fwd: linearForward, bwd: linearBackward }],
       ['naive', { fwd: linearForwardNaive, bwd: linearBackwardNaive }],
@@ -187,20 +136,20 @@ describe('linear golden (PyTorch F.linear)', () => {
         const inF = xs[xs.length - 1]!;
         const batch = xs.slice(0, -1).reduce((p, q) => p * q, 1);
         const outF = cs.inputs.weight.shape[0]!;
-        const x = Float64Array.from(cs.inputs.input.data.map(Number));
-        const w = Float64Array.from(cs.inputs.weight.data.map(Number));
-        const b = cs.inputs.bias ? Float64Array.from(cs.inputs.bias.data.map(Number)) : null;
-        const gy = Float64Array.from(cs.inputs.grad_output.data.map(Number));
+        const x = floats(cs.inputs.input);
+        const w = floats(cs.inputs.weight);
+        const b = cs.inputs.bias ? floats(cs.inputs.bias) : null;
+        const gy = floats(cs.inputs.grad_output);
         const y = new Float64Array(batch * outF);
         impl.fwd(y, x, w, b, batch, inF, outF);
-        expectClose(y, cs.expected.output.data.map(Number), 1e-9, 1e-12);
+        expect(y).toBeAllClose(floats(cs.expected.output), vsGolden);
         const gx = new Float64Array(batch * inF);
         const gw = new Float64Array(outF * inF);
         const gb = b ? new Float64Array(outF) : null;
         impl.bwd(gx, gw, gb, gy, x, w, batch, inF, outF);
-        expectClose(gx, cs.expected.grad_input.data.map(Number), 1e-9, 1e-12);
-        expectClose(gw, cs.expected.grad_weight.data.map(Number), 1e-9, 1e-12);
-        if (gb) expectClose(gb, cs.expected.grad_bias!.data.map(Number), 1e-9, 1e-12);
+        expect(gx).toBeAllClose(floats(cs.expected.grad_input), vsGolden);
+        expect(gw).toBeAllClose(floats(cs.expected.grad_weight), vsGolden);
+        if (gb) expect(gb).toBeAllClose(floats(cs.expected.grad_bias!), vsGolden);
       });
     }
   }

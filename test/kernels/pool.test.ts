@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   maxPool2dBackward,
@@ -7,66 +6,11 @@ import {
   maxPool2dParams,
   type MaxPool2dParams,
 } from '../../src/tensor/kernels/pool.ts';
+import { goldenCases, nums } from '../helpers/fixtures.ts';
+import { rng } from '../helpers/random.ts';
 
-type Json = { shape: number[]; data: (number | string)[] };
-interface PoolCase {
-  name: string;
-  params: {
-    kernel_size: number;
-    stride: number;
-    padding: number;
-    dilation: number;
-    ceil_mode: boolean;
-  };
-  inputs: { input: Json; grad_output: Json };
-  expected: { output: Json; indices: Json; grad_input: Json };
-}
-
-const fixture = JSON.parse(
-  readFileSync(new URL('../fixtures/max_pool2d.json', import.meta.url), 'utf8'),
-) as { cases: PoolCase[] };
-
-const nums = (t: Json): number[] => t.data.map(Number);
-
-function expectClose(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  rtol: number,
-  atol = 0,
-): void {
-  expect(actual.length).toBe(expected.length);
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual[i];
-    const e = expected[i];
-    if (Number.isNaN(e)) {
-      if (!Number.isNaN(a)) expect.fail(`index ${i}: expected NaN, got ${a}`);
-      continue;
-    }
-    if (a === e) continue;
-    if (!(Math.abs(a - e) <= atol + rtol * Math.abs(e))) {
-      expect.fail(`index ${i}: got ${a}, expected ${e} (rtol ${rtol}, atol ${atol})`);
-    }
-  }
-}
-
-function expectSameInts(actual: Int32Array, expected: Int32Array): void {
-  expect(actual.length).toBe(expected.length);
-  for (let i = 0; i < expected.length; i++) {
-    if (actual[i] !== expected[i])
-      expect.fail(`index ${i}: got ${actual[i]}, expected ${expected[i]}`);
-  }
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Exact equality (−0 equals +0; a NaN must be NaN on both sides). */
+const exact = { atol: 0, rtol: 0 };
 
 function run(
   x: Float32Array | Float64Array,
@@ -80,7 +24,7 @@ function run(
 }
 
 describe('maxPool2d vs PyTorch golden vectors', () => {
-  for (const c of fixture.cases) {
+  for (const c of goldenCases('max_pool2d')) {
     it(c.name, () => {
       const { kernel_size: k, stride, padding, dilation, ceil_mode } = c.params;
       const p = maxPool2dParams(c.inputs.input.shape, k, stride, padding, dilation, ceil_mode);
@@ -94,11 +38,11 @@ describe('maxPool2d vs PyTorch golden vectors', () => {
           const y = new Arr(gy.length);
           const idx = new Int32Array(gy.length);
           fwd(y, idx, x, p);
-          expectClose(y, nums(c.expected.output), tol);
+          expect(y).toBeAllClose(nums(c.expected.output), { atol: 0, rtol: tol });
           expect(Array.from(idx)).toEqual(nums(c.expected.indices));
           const gx = new Arr(x.length).fill(7); // must be zeroed by the kernel
           maxPool2dBackward(gx, gy, idx, p);
-          expectClose(gx, nums(c.expected.grad_input), tol, tol);
+          expect(gx).toBeAllClose(nums(c.expected.grad_input), { atol: tol, rtol: tol });
         }
       }
     });
@@ -116,14 +60,19 @@ describe('maxPool2dForward vs maxPool2dForwardNaive', () => {
     return x;
   }
 
+  /** maxPool2dForward and the naive kernel on one input: identical values and indices. */
+  function runBoth(x: Float32Array | Float64Array, p: MaxPool2dParams) {
+    const a = run(x, p);
+    const b = run(x, p, maxPool2dForwardNaive);
+    expect(a.y).toBeAllClose(b.y, exact);
+    expect(a.idx).toBeAllClose(b.idx, exact);
+    return a;
+  }
+
   it('fast path (kernel 2, stride 2) on the training shape 64x64x24x24', () => {
     const p = maxPool2dParams([64, 64, 24, 24], 2);
     expect([p.outH, p.outW]).toEqual([12, 12]);
-    const x = input(64 * 64 * 24 * 24, rng(1));
-    const a = run(x, p);
-    const b = run(x, p, maxPool2dForwardNaive);
-    expectClose(a.y, b.y, 0);
-    expectSameInts(a.idx, b.idx);
+    runBoth(input(64 * 64 * 24 * 24, rng(1)), p);
   });
 
   it('fast path on odd sizes, float32, floor and ceil mode', () => {
@@ -136,11 +85,7 @@ describe('maxPool2dForward vs maxPool2dForwardNaive', () => {
     ] as const) {
       for (const ceil of [false, true]) {
         const p = maxPool2dParams([2, 3, h, w], 2, 2, 0, 1, ceil);
-        const x = Float32Array.from(input(2 * 3 * h * w, r));
-        const a = run(x, p);
-        const b = run(x, p, maxPool2dForwardNaive);
-        expectClose(a.y, b.y, 0);
-        expectSameInts(a.idx, b.idx);
+        runBoth(Float32Array.from(input(2 * 3 * h * w, r)), p);
       }
     }
   });
@@ -170,10 +115,7 @@ describe('maxPool2dForward vs maxPool2dForwardNaive', () => {
         shape.reduce((a, b) => a * b),
         r,
       );
-      const a = run(x, p);
-      const b = run(x, p, maxPool2dForwardNaive);
-      expectClose(a.y, b.y, 0);
-      expectSameInts(a.idx, b.idx);
+      const a = runBoth(x, p);
       // the index points at the chosen value in its plane, or is -1 for an empty window (-inf)
       const ohw = p.outH * p.outW;
       for (let o = 0; o < a.idx.length; o++) {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   logSoftmaxBackward,
@@ -6,77 +5,45 @@ import {
   nllLossBackward,
   nllLossForward,
 } from '../../src/tensor/kernels/softmax.ts';
-
-type Json = { shape: number[]; data: (number | string)[] };
-interface NllCase {
-  name: string;
-  inputs: { logits: Json; target: Json };
-  expected: {
-    loss_mean: number;
-    loss_sum: number;
-    grad_logits_mean: Json;
-    grad_logits_sum: Json;
-    log_softmax: Json;
-    log_softmax_vjp: { grad_output: Json; grad_input: Json };
-  };
-}
-
-const fixture = JSON.parse(
-  readFileSync(new URL('../fixtures/log_softmax_nll.json', import.meta.url), 'utf8'),
-) as { cases: NllCase[] };
-
-const nums = (t: Json): number[] => t.data.map(Number);
-
-function expectClose(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  rtol: number,
-  atol = 0,
-): void {
-  expect(actual.length).toBe(expected.length);
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual[i];
-    const e = expected[i];
-    if (a === e) continue;
-    if (!(Math.abs(a - e) <= atol + rtol * Math.abs(e))) {
-      expect.fail(`index ${i}: got ${a}, expected ${e} (rtol ${rtol}, atol ${atol})`);
-    }
-  }
-}
+import { goldenCases, nums } from '../helpers/fixtures.ts';
 
 describe('logSoftmax + nllLoss vs PyTorch golden vectors', () => {
-  for (const c of fixture.cases) {
+  for (const c of goldenCases('log_softmax_nll')) {
     // float64 must match to 1e-12; float32 inputs are rounded (logits up to ~1000), so looser
     for (const [Arr, rtol, atol] of [
       [Float64Array, 1e-12, 1e-15],
       [Float32Array, 1e-5, 1e-4],
     ] as const) {
+      const tol = { rtol, atol, equalNaN: false };
       it(`${c.name} (${Arr.name})`, () => {
         const [rows, cols] = c.inputs.logits.shape as [number, number];
         const x = Arr.from(nums(c.inputs.logits));
         const target = Int32Array.from(nums(c.inputs.target));
         const y = new Arr(rows * cols);
         logSoftmaxForward(y, x, rows, cols);
-        expectClose(y, nums(c.expected.log_softmax), rtol, atol);
+        expect(y).toBeAllClose(nums(c.expected.log_softmax), tol);
 
         // log_softmax vjp with a random upstream gradient
         const gy = Arr.from(nums(c.expected.log_softmax_vjp.grad_output));
         const gx = new Arr(rows * cols);
         logSoftmaxBackward(gx, gy, y, rows, cols);
-        expectClose(gx, nums(c.expected.log_softmax_vjp.grad_input), rtol, atol);
+        expect(gx).toBeAllClose(nums(c.expected.log_softmax_vjp.grad_input), tol);
 
         for (const red of ['mean', 'sum'] as const) {
           const out = new Arr(1);
           const loss = nllLossForward(out, y, target, rows, cols, red);
           expect(loss).toBe(out[0]);
-          expectClose([loss], [red === 'mean' ? c.expected.loss_mean : c.expected.loss_sum], rtol);
+          expect(loss).toBeAllClose(red === 'mean' ? c.expected.loss_mean : c.expected.loss_sum, {
+            ...tol,
+            atol: 0,
+          });
           const gLogp = new Arr(rows * cols);
           nllLossBackward(gLogp, Arr.from([1]), target, rows, cols, red);
           const gLogits = new Arr(rows * cols);
           logSoftmaxBackward(gLogits, gLogp, y, rows, cols);
           const expected =
             red === 'mean' ? c.expected.grad_logits_mean : c.expected.grad_logits_sum;
-          expectClose(gLogits, nums(expected), rtol, atol);
+          expect(gLogits).toBeAllClose(nums(expected), tol);
         }
       });
     }
@@ -96,7 +63,11 @@ describe('logSoftmax hand cases', () => {
       const gx = new Arr(6);
       logSoftmaxBackward(gx, Arr.from([1, 0, 0, 0, 0, 1]), y, 2, 3);
       expect(Array.from(gx).every(Number.isFinite)).toBe(true);
-      expectClose(gx, [0, 0, 0, -1 / 3, -1 / 3, 2 / 3], 1e-6, 1e-7);
+      expect(gx).toBeAllClose([0, 0, 0, -1 / 3, -1 / 3, 2 / 3], {
+        rtol: 1e-6,
+        atol: 1e-7,
+        equalNaN: false,
+      });
     }
   });
 

@@ -3,63 +3,47 @@
  * the gradient wrt every input, with the fixture's upstream gradient (`out.backward(gradOutput)`).
  */
 import { describe, expect, it } from 'vitest';
-import { nn } from '../../src/index.ts';
-import { fromJson, readFixture, type Json } from './helpers.ts';
+import { nn, type Tensor } from '../../src/index.ts';
+import { fromJson, goldenCases, type Json } from '../helpers/fixtures.ts';
 
 const F = nn.functional;
 const tol = { atol: 1e-12, rtol: 1e-9 };
 
-type Pair = number | [number, number];
-
-interface ConvCase {
-  name: string;
-  params: { stride: Pair; padding: Pair; dilation: Pair; groups: number; bias: boolean };
-  inputs: { input: Json; weight: Json; bias?: Json; grad_output: Json };
-  expected: { output: Json; grad_input: Json; grad_weight: Json; grad_bias?: Json };
-}
-
-interface PoolCase {
-  name: string;
-  params: { kernel_size: Pair; stride: Pair; padding: Pair; dilation: Pair; ceil_mode: boolean };
-  inputs: { input: Json; grad_output: Json };
-  expected: { output: Json; grad_input: Json };
-}
-
-interface LinearCase {
-  name: string;
-  inputs: { input: Json; weight: Json; bias?: Json; grad_output: Json };
-  expected: { output: Json; grad_input: Json; grad_weight: Json; grad_bias?: Json };
-}
-
-interface NllCase {
-  name: string;
-  inputs: { logits: Json; target: Json };
-  expected: {
-    loss_mean: number;
-    grad_logits_mean: Json;
-    log_softmax: Json;
-    loss_sum: number;
-    grad_logits_sum: Json;
-    log_softmax_vjp: { grad_output: Json; grad_input: Json };
-  };
+/**
+ * `f` on leaves made from `inputs` (absent ones are passed as null), then backward with
+ * `gradOutput`: the output and the gradient of each leaf against the fixture.
+ */
+function expectGolden(
+  f: (...xs: (Tensor | null)[]) => Tensor,
+  inputs: (Json | undefined)[],
+  output: Json,
+  gradOutput: Json,
+  grads: (Json | undefined)[],
+): void {
+  const leaves = inputs.map((t) => (t ? fromJson(t, true) : null));
+  const y = f(...leaves);
+  expect(y).toBeAllClose(fromJson(output), tol);
+  y.backward(fromJson(gradOutput));
+  leaves.forEach((leaf, i) => {
+    if (leaf) expect(leaf.grad!).toBeAllClose(fromJson(grads[i]!), tol);
+  });
 }
 
 describe('golden: conv2d', () => {
-  const { cases } = readFixture<{ cases: ConvCase[] }>('conv2d.json');
+  const cases = goldenCases('conv2d');
   it('has the fixture cases', () => expect(cases.length).toBeGreaterThanOrEqual(10));
   for (const c of cases) {
     it(c.name, () => {
-      const x = fromJson(c.inputs.input, true);
-      const w = fromJson(c.inputs.weight, true);
-      const b = c.inputs.bias ? fromJson(c.inputs.bias, true) : null;
-      expect(b !== null).toBe(c.params.bias);
+      const { inputs: i, expected: e } = c;
+      expect(Boolean(i.bias)).toBe(c.params.bias);
       const { stride, padding, dilation, groups } = c.params;
-      const y = F.conv2d(x, w, b, { stride, padding, dilation, groups });
-      expect(y).toBeAllClose(fromJson(c.expected.output), tol);
-      y.backward(fromJson(c.inputs.grad_output));
-      expect(x.grad!).toBeAllClose(fromJson(c.expected.grad_input), tol);
-      expect(w.grad!).toBeAllClose(fromJson(c.expected.grad_weight), tol);
-      if (b) expect(b.grad!).toBeAllClose(fromJson(c.expected.grad_bias!), tol);
+      expectGolden(
+        (x, w, b) => F.conv2d(x!, w!, b, { stride, padding, dilation, groups }),
+        [i.input, i.weight, i.bias],
+        e.output,
+        i.grad_output,
+        [e.grad_input, e.grad_weight, e.grad_bias],
+      );
     });
   }
 
@@ -72,84 +56,84 @@ describe('golden: conv2d', () => {
 });
 
 describe('golden: maxPool2d', () => {
-  const { cases } = readFixture<{ cases: PoolCase[] }>('max_pool2d.json');
+  const cases = goldenCases('max_pool2d');
   it('has the fixture cases', () => expect(cases.length).toBeGreaterThanOrEqual(6));
   for (const c of cases) {
     it(c.name, () => {
-      const x = fromJson(c.inputs.input, true);
       const { kernel_size, stride, padding, dilation, ceil_mode } = c.params;
-      const y = F.maxPool2d(x, kernel_size, { stride, padding, dilation, ceilMode: ceil_mode });
-      expect(y).toBeAllClose(fromJson(c.expected.output), tol);
-      y.backward(fromJson(c.inputs.grad_output));
-      expect(x.grad!).toBeAllClose(fromJson(c.expected.grad_input), tol);
+      expectGolden(
+        (x) => F.maxPool2d(x!, kernel_size, { stride, padding, dilation, ceilMode: ceil_mode }),
+        [c.inputs.input],
+        c.expected.output,
+        c.inputs.grad_output,
+        [c.expected.grad_input],
+      );
     });
   }
 });
 
 describe('golden: linear', () => {
-  const { cases } = readFixture<{ cases: LinearCase[] }>('linear.json');
+  const cases = goldenCases('linear');
   it('has the fixture cases', () => expect(cases.length).toBeGreaterThanOrEqual(4));
   for (const c of cases) {
     it(c.name, () => {
-      const x = fromJson(c.inputs.input, true);
-      const w = fromJson(c.inputs.weight, true);
-      const b = c.inputs.bias ? fromJson(c.inputs.bias, true) : null;
-      const y = F.linear(x, w, b);
-      expect(y).toBeAllClose(fromJson(c.expected.output), tol);
-      y.backward(fromJson(c.inputs.grad_output));
-      expect(x.grad!).toBeAllClose(fromJson(c.expected.grad_input), tol);
-      expect(w.grad!).toBeAllClose(fromJson(c.expected.grad_weight), tol);
-      if (b) expect(b.grad!).toBeAllClose(fromJson(c.expected.grad_bias!), tol);
+      const { inputs: i, expected: e } = c;
+      expectGolden(
+        (x, w, b) => F.linear(x!, w!, b),
+        [i.input, i.weight, i.bias],
+        e.output,
+        i.grad_output,
+        [e.grad_input, e.grad_weight, e.grad_bias],
+      );
     });
   }
 });
 
 describe('golden: logSoftmax + nllLoss', () => {
-  const { cases } = readFixture<{ cases: NllCase[] }>('log_softmax_nll.json');
+  const cases = goldenCases('log_softmax_nll');
   it('has the fixture cases', () => expect(cases.length).toBeGreaterThanOrEqual(4));
   for (const c of cases) {
     const target = fromJson(c.inputs.target);
+    const e = c.expected;
     it(`${c.name}: logSoftmax values and vector-Jacobian product`, () => {
-      const x = fromJson(c.inputs.logits, true);
-      const y = F.logSoftmax(x, 1);
-      expect(y).toBeAllClose(fromJson(c.expected.log_softmax), tol);
-      y.backward(fromJson(c.expected.log_softmax_vjp.grad_output));
-      expect(x.grad!).toBeAllClose(fromJson(c.expected.log_softmax_vjp.grad_input), tol);
+      expectGolden(
+        (x) => F.logSoftmax(x!, 1),
+        [c.inputs.logits],
+        e.log_softmax,
+        e.log_softmax_vjp.grad_output,
+        [e.log_softmax_vjp.grad_input],
+      );
     });
     for (const reduction of ['mean', 'sum'] as const) {
-      it(`${c.name}: nllLoss(logSoftmax) reduction ${reduction}`, () => {
-        const x = fromJson(c.inputs.logits, true);
-        const loss = F.nllLoss(F.logSoftmax(x, 1), target, { reduction });
-        expect(loss.shape).toEqual([]);
-        expect(loss).toBeAllClose(
-          reduction === 'mean' ? c.expected.loss_mean : c.expected.loss_sum,
-          tol,
-        );
-        loss.backward();
-        expect(x.grad!).toBeAllClose(
-          fromJson(reduction === 'mean' ? c.expected.grad_logits_mean : c.expected.grad_logits_sum),
-          tol,
-        );
-      });
-      it(`${c.name}: crossEntropy reduction ${reduction} matches`, () => {
-        const x = fromJson(c.inputs.logits, true);
-        const loss = F.crossEntropy(x, target, { reduction });
-        expect(loss).toBeAllClose(
-          reduction === 'mean' ? c.expected.loss_mean : c.expected.loss_sum,
-          tol,
-        );
-        loss.backward();
-        expect(x.grad!).toBeAllClose(
-          fromJson(reduction === 'mean' ? c.expected.grad_logits_mean : c.expected.grad_logits_sum),
-          tol,
-        );
-      });
+      const losses: [string, (x: Tensor) => Tensor][] = [
+        [
+          `nllLoss(logSoftmax) reduction ${reduction}`,
+          (x) => F.nllLoss(F.logSoftmax(x, 1), target, { reduction }),
+        ],
+        [
+          `crossEntropy reduction ${reduction} matches`,
+          (x) => F.crossEntropy(x, target, { reduction }),
+        ],
+      ];
+      for (const [what, lossOf] of losses) {
+        it(`${c.name}: ${what}`, () => {
+          const x = fromJson(c.inputs.logits, true);
+          const loss = lossOf(x);
+          expect(loss.shape).toEqual([]);
+          expect(loss).toBeAllClose(reduction === 'mean' ? e.loss_mean : e.loss_sum, tol);
+          loss.backward();
+          expect(x.grad!).toBeAllClose(
+            fromJson(reduction === 'mean' ? e.grad_logits_mean : e.grad_logits_sum),
+            tol,
+          );
+        });
+      }
     }
     it(`${c.name}: reduction none sums to reduction sum`, () => {
       const x = fromJson(c.inputs.logits);
       const none = F.nllLoss(F.logSoftmax(x, 1), target, { reduction: 'none' });
       expect(none.shape).toEqual([x.size(0)]);
-      expect(none.sum()).toBeAllClose(c.expected.loss_sum, tol);
+      expect(none.sum()).toBeAllClose(e.loss_sum, tol);
     });
   }
 });

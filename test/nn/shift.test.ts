@@ -15,12 +15,10 @@ import { Conv2dShift, LinearShift, psShiftRange } from '../../src/nn/shift.ts';
 import { Conv2dShiftQ, LinearShiftQ, qShiftRange } from '../../src/nn/shift-q.ts';
 import { CrudeNet, PSNet, QNet } from '../../src/models/deepshift.ts';
 import { empty } from '../../src/nn/empty.ts';
-import { fromJson, readFixture, type Json } from './helpers.ts';
+import { f64, fromJson, readFixture, type Json } from '../helpers/fixtures.ts';
 
 const F = nn.functional;
 const tol = { atol: 1e-12, rtol: 1e-9 };
-const f64 = (values: number[], requiresGrad = false): Tensor =>
-  tensor(values, { dtype: 'float64', requiresGrad });
 
 interface PSCase {
   name: string;
@@ -37,8 +35,14 @@ function load(layer: LinearShift | Conv2dShift, c: PSCase): void {
 }
 
 describe('DeepShift-PS vs PyTorch (deepshift_ps.json)', () => {
-  const cases = readFixture<{ cases: PSCase[] }>('deepshift_ps.json').cases;
-  const byName = (n: string) => cases.find((c) => c.name === n)!;
+  const cases = readFixture<{ cases: PSCase[] }>('deepshift_ps').cases;
+  /** The named case loaded into `layer`, and its forward on the fixture input (a leaf). */
+  function forward(layer: LinearShift | Conv2dShift, name: string) {
+    const c = cases.find((k) => k.name === name)!;
+    load(layer, c);
+    const x = fromJson(c.inputs.input, true);
+    return { c, x, y: layer.forward(x) };
+  }
 
   function check(layer: LinearShift | Conv2dShift, c: PSCase, x: Tensor, y: Tensor): void {
     const e = c.expected;
@@ -59,21 +63,15 @@ describe('DeepShift-PS vs PyTorch (deepshift_ps.json)', () => {
   }
 
   it('LinearShift: forward, clamp, and grads wrt shift, sign, bias, input (edge cases: ties, -0.5, out of range)', () => {
-    const c = byName('LinearShift_in6_out4');
     const layer = new LinearShift(6, 4, { dtype: 'float64' });
-    load(layer, c);
-    const x = fromJson(c.inputs.input, true);
-    const y = layer.forward(x);
+    const { c, x, y } = forward(layer, 'LinearShift_in6_out4');
     y.backward(fromJson(c.inputs.grad_output!));
     check(layer, c, x, y);
   });
 
   it('LinearShift with log_softmax + nll loss', () => {
-    const c = byName('LinearShift_in6_out4_nll');
     const layer = new LinearShift(6, 4, { dtype: 'float64' });
-    load(layer, c);
-    const x = fromJson(c.inputs.input, true);
-    const y = layer.forward(x);
+    const { c, x, y } = forward(layer, 'LinearShift_in6_out4_nll');
     const loss = F.nllLoss(F.logSoftmax(y, 1), fromJson(c.inputs.target!));
     expect(loss.item()).toBeCloseTo(c.expected.loss!, 12);
     loss.backward();
@@ -81,11 +79,8 @@ describe('DeepShift-PS vs PyTorch (deepshift_ps.json)', () => {
   });
 
   it('Conv2dShift', () => {
-    const c = byName('Conv2dShift_c2_o3_k3');
     const layer = new Conv2dShift(2, 3, 3, { dtype: 'float64' });
-    load(layer, c);
-    const x = fromJson(c.inputs.input, true);
-    const y = layer.forward(x);
+    const { c, x, y } = forward(layer, 'Conv2dShift_c2_o3_k3');
     y.backward(fromJson(c.inputs.grad_output!));
     check(layer, c, x, y);
   });

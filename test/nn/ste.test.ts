@@ -2,11 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { Generator, Tensor, autograd, full, tensor } from '../../src/index.ts';
 import * as ste from '../../src/nn/ste.ts';
-import { fromJson, readFixture, type Json } from './helpers.ts';
+import { f64, fromJson, nums, readFixture, type Json } from '../helpers/fixtures.ts';
 
 const exact = { atol: 0, rtol: 0 };
-const f64 = (values: number[], requiresGrad = false): Tensor =>
-  tensor(values, { dtype: 'float64', requiresGrad });
 
 /** Values compared with Object.is, so −0 and +0 differ. */
 function expectSame(t: Tensor, expected: number[]): void {
@@ -22,9 +20,9 @@ interface CrudeCase {
 }
 
 describe('roundPowerOf2 vs PyTorch (crude_round.json)', () => {
-  const c = readFixture<{ cases: CrudeCase[] }>('crude_round.json').cases[0]!;
+  const c = readFixture<{ cases: CrudeCase[] }>('crude_round').cases[0]!;
   const x64 = fromJson(c.inputs.x_float64);
-  const x32 = tensor(c.inputs.x_float32.data.map(Number), { dtype: 'float32' });
+  const x32 = tensor(nums(c.inputs.x_float32), { dtype: 'float32' });
 
   it('float64 matches exactly (√2 → 2)', () => {
     expect(ste.roundPowerOf2(x64)).toBeAllClose(fromJson(c.expected.y_float64), exact);
@@ -34,7 +32,7 @@ describe('roundPowerOf2 vs PyTorch (crude_round.json)', () => {
   it('float32 matches exactly, computed in float32 (√2 → 1)', () => {
     const y = ste.roundPowerOf2(x32);
     expect(y.dtype).toBe('float32');
-    expect(y).toBeAllClose(c.expected.y_float32.data.map(Number), exact);
+    expect(y).toBeAllClose(nums(c.expected.y_float32), exact);
     expect(ste.roundPowerOf2(tensor([Math.SQRT2], { dtype: 'float32' })).item()).toBe(1);
   });
 
@@ -44,7 +42,7 @@ describe('roundPowerOf2 vs PyTorch (crude_round.json)', () => {
     expect(ste.roundPowerOf2_(a)).toBe(a);
     ste.roundPowerOf2_(b);
     expect(a).toBeAllClose(fromJson(c.expected.y_float64), exact);
-    expect(b).toBeAllClose(c.expected.y_float32.data.map(Number), exact);
+    expect(b).toBeAllClose(nums(c.expected.y_float32), exact);
   });
 
   it('works on leaves that require grad (outside autograd) and bumps their version', () => {

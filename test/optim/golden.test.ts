@@ -3,11 +3,11 @@
  * StepLR learning rate per epoch.
  */
 import { describe, it, expect } from 'vitest';
-import { readFileSync } from 'node:fs';
 import { tensor, type Tensor } from '../../src/index.ts';
 import { Parameter } from '../../src/nn/module.ts';
 import { Optimizer, SGD, Adadelta, Adam, AdamW, lrScheduler } from '../../src/optim/index.ts';
 import { powInt } from '../../src/optim/pow.ts';
+import { readFixture } from '../helpers/fixtures.ts';
 
 interface Step {
   step: number;
@@ -23,15 +23,11 @@ interface Case {
   hyperparams: Record<string, number | boolean | number[]>;
   steps: Step[];
 }
-const fixture = JSON.parse(
-  readFileSync(new URL('../fixtures/optimizers.json', import.meta.url), 'utf8'),
-) as {
+const fixture = readFixture<{
   problem: { A: number[][]; b: number[]; x0: number[] };
   cases: Case[];
-};
-const steplr = JSON.parse(
-  readFileSync(new URL('../fixtures/steplr.json', import.meta.url), 'utf8'),
-) as {
+}>('optimizers');
+const steplr = readFixture<{
   cases: {
     description: string;
     initial_lr: number;
@@ -40,7 +36,7 @@ const steplr = JSON.parse(
     lr_per_epoch: number[];
     closed_form_lr0_times_gamma_pow_floor_e_div_step: number[];
   }[];
-};
+}>('steplr');
 
 const { A, b, x0 } = fixture.problem;
 const RTOL = 1e-12;
