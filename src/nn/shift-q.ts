@@ -15,6 +15,7 @@ import * as F from './functional.ts';
 import { resetLinearLike } from './layers.ts';
 import { fixedPoint, type ShiftOptions } from './shift.ts';
 import * as ste from './ste.ts';
+import { layerFormat, shiftConv2dKernel, shiftLinearKernel } from './shift-kernel.ts';
 
 type Pair = number | readonly [number, number];
 const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
@@ -45,6 +46,8 @@ abstract class ShiftQBase extends Module {
   readonly rounding: ste.Rounding;
   readonly activationIntegerBits?: number;
   readonly activationFractionBits?: number;
+  /** Forward through the integer shift kernels, float backward (see `LinearShift.useKernel`). Default false. */
+  useKernel = false;
   private readonly generator: Generator;
 
   constructor(weightShape: number[], outDim: number, bias: boolean, opts: ShiftOptions) {
@@ -83,6 +86,10 @@ export class LinearShiftQ extends ShiftQBase {
 
   forward(x: Tensor): Tensor {
     const w = this.quantizedWeight();
+    if (this.useKernel) {
+      const fmt = layerFormat(this.activationIntegerBits, this.activationFractionBits);
+      return shiftLinearKernel(this.fixedPoint(x), w, this.bias && this.fixedPoint(this.bias), fmt);
+    }
     return F.linear(this.fixedPoint(x), w, this.bias && this.fixedPoint(this.bias));
   }
 }
@@ -129,12 +136,23 @@ export class Conv2dShiftQ extends ShiftQBase {
 
   forward(x: Tensor): Tensor {
     const w = this.quantizedWeight();
-    return F.conv2d(this.fixedPoint(x), w, this.bias && this.fixedPoint(this.bias), {
+    const opts = {
       stride: this.stride,
       padding: this.padding,
       dilation: this.dilation,
       groups: this.groups,
       paddingMode: this.paddingMode,
-    });
+    };
+    if (this.useKernel) {
+      const fmt = layerFormat(this.activationIntegerBits, this.activationFractionBits);
+      return shiftConv2dKernel(
+        this.fixedPoint(x),
+        w,
+        this.bias && this.fixedPoint(this.bias),
+        opts,
+        fmt,
+      );
+    }
+    return F.conv2d(this.fixedPoint(x), w, this.bias && this.fixedPoint(this.bias), opts);
   }
 }

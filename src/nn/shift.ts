@@ -15,6 +15,7 @@ import { Module, Parameter } from './module.ts';
 import * as F from './functional.ts';
 import { calculateFanInAndFanOut, uniform_ } from './init.ts';
 import * as ste from './ste.ts';
+import { layerFormat, shiftConv2dKernel, shiftLinearKernel } from './shift-kernel.ts';
 
 type Pair = number | readonly [number, number];
 const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
@@ -120,6 +121,11 @@ abstract class ShiftPSBase extends Module {
   readonly rounding: ste.Rounding;
   readonly activationIntegerBits?: number;
   readonly activationFractionBits?: number;
+  /**
+   * Run the forward pass through the integer shift kernels (`shift-kernel.ts`): activations in
+   * fixed point (the activation bits, default 16 / 16), float backward. Default false.
+   */
+  useKernel = false;
   private readonly generator: Generator;
 
   constructor(weightShape: number[], outDim: number, bias: boolean, opts: PSOptions) {
@@ -178,6 +184,10 @@ export class LinearShift extends ShiftPSBase {
 
   forward(x: Tensor): Tensor {
     const w = this.weight();
+    if (this.useKernel) {
+      const fmt = layerFormat(this.activationIntegerBits, this.activationFractionBits);
+      return shiftLinearKernel(this.fixedPoint(x), w, this.bias && this.fixedPoint(this.bias), fmt);
+    }
     return F.linear(this.fixedPoint(x), w, this.bias && this.fixedPoint(this.bias));
   }
 }
@@ -230,12 +240,23 @@ export class Conv2dShift extends ShiftPSBase {
 
   forward(x: Tensor): Tensor {
     const w = this.weight();
-    return F.conv2d(this.fixedPoint(x), w, this.bias && this.fixedPoint(this.bias), {
+    const opts = {
       stride: this.stride,
       padding: this.padding,
       dilation: this.dilation,
       groups: this.groups,
       paddingMode: this.paddingMode,
-    });
+    };
+    if (this.useKernel) {
+      const fmt = layerFormat(this.activationIntegerBits, this.activationFractionBits);
+      return shiftConv2dKernel(
+        this.fixedPoint(x),
+        w,
+        this.bias && this.fixedPoint(this.bias),
+        opts,
+        fmt,
+      );
+    }
+    return F.conv2d(this.fixedPoint(x), w, this.bias && this.fixedPoint(this.bias), opts);
   }
 }
