@@ -1,6 +1,6 @@
 /**
- * npm run report -- runs/NAME [runs/NAME2 ...]: copies each run's log and per-epoch JSON into
- * docs/results/NAME/ and draws its test accuracy and loss per epoch as SVG beside them.
+ * npm run report -- runs/NAME [runs/NAME2 ...]: copies each run's log, per-epoch JSON and final
+ * weights into docs/results/NAME/ and draws its test accuracy and loss per epoch as SVG beside them.
  */
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -22,6 +22,11 @@ for (const dir of positionals) {
   mkdirSync(out, { recursive: true });
   copyFileSync(join(dir, 'history.json'), join(out, 'history.json'));
   copyFileSync(join(dir, 'log.txt'), join(out, 'log.txt'));
+  // The trained weights (safetensors, loadable by PyTorch too): the tuned DeepShift runs start from the baseline's.
+  const { weights } = JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as {
+    weights: string;
+  };
+  copyFileSync(join(dir, weights), join(out, 'model.safetensors'));
   writeFileAtomic(
     join(out, 'accuracy.svg'),
     lineChartSvg({
