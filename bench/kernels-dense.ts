@@ -3,6 +3,7 @@
 // Reports the median wall time over several repetitions after warm-up, and GFLOP/s.
 
 import { pathToFileURL } from 'node:url';
+import { medianMs, randomArray as rand } from './util.ts';
 import {
   conv2dBackwardInput,
   conv2dBackwardInputNaive,
@@ -31,29 +32,6 @@ export interface DenseBenchRow {
 }
 
 const BATCH = 64;
-
-function rand(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = s / 4294967296 - 0.5;
-  }
-  return a;
-}
-
-function medianMs(f: () => void, reps: number, warmup: number): number {
-  for (let i = 0; i < warmup; i++) f();
-  const ts: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    f();
-    ts.push(performance.now() - t0);
-  }
-  ts.sort((a, b) => a - b);
-  const h = ts.length >> 1;
-  return ts.length % 2 ? ts[h]! : (ts[h - 1]! + ts[h]!) / 2;
-}
 
 interface Case {
   kernel: string;

@@ -9,7 +9,8 @@ export function medianMs(fn: () => void, reps = 11, warmup = 3): number {
     times.push(performance.now() - t0);
   }
   times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  const h = times.length >> 1;
+  return times.length % 2 ? times[h]! : (times[h - 1]! + times[h]!) / 2;
 }
 
 /** Uniform values in [-0.5, 0.5) from a fixed LCG (no dependence on the library's generator). */
