@@ -20,6 +20,45 @@ export function resetLinearLike(weight: Tensor, bias: Tensor | null): void {
   }
 }
 
+/** Stride/padding/dilation/groups/paddingMode of a 2-D convolution layer, parsed and checked once. */
+export interface ConvGeometry {
+  kernelSize: [number, number];
+  stride: [number, number];
+  padding: [number, number];
+  dilation: [number, number];
+  groups: number;
+  paddingMode: PaddingMode;
+}
+
+export function convGeometry(
+  layer: string,
+  inChannels: number,
+  outChannels: number,
+  kernelSize: Pair,
+  opts: {
+    stride?: Pair;
+    padding?: Pair;
+    dilation?: Pair;
+    groups?: number;
+    paddingMode?: PaddingMode;
+  },
+): ConvGeometry {
+  const groups = opts.groups ?? 1;
+  if (inChannels % groups !== 0 || outChannels % groups !== 0) {
+    throw new Error(
+      `${layer}: inChannels ${inChannels} and outChannels ${outChannels} must be divisible by groups ${groups}`,
+    );
+  }
+  return {
+    kernelSize: pair(kernelSize),
+    stride: pair(opts.stride ?? 1),
+    padding: pair(opts.padding ?? 0),
+    dilation: pair(opts.dilation ?? 1),
+    groups,
+    paddingMode: opts.paddingMode ?? 'zeros',
+  };
+}
+
 export interface Conv2dLayerOptions {
   stride?: Pair;
   padding?: Pair;
@@ -47,17 +86,13 @@ export class Conv2d extends Module {
     opts: Conv2dLayerOptions = {},
   ) {
     super();
-    this.kernelSize = pair(kernelSize);
-    this.stride = pair(opts.stride ?? 1);
-    this.padding = pair(opts.padding ?? 0);
-    this.dilation = pair(opts.dilation ?? 1);
-    this.groups = opts.groups ?? 1;
-    this.paddingMode = opts.paddingMode ?? 'zeros';
-    if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0) {
-      throw new Error(
-        `Conv2d: inChannels ${inChannels} and outChannels ${outChannels} must be divisible by groups ${this.groups}`,
-      );
-    }
+    const g = convGeometry('Conv2d', inChannels, outChannels, kernelSize, opts);
+    this.kernelSize = g.kernelSize;
+    this.stride = g.stride;
+    this.padding = g.padding;
+    this.dilation = g.dilation;
+    this.groups = g.groups;
+    this.paddingMode = g.paddingMode;
     const dtype = opts.dtype ?? 'float32';
     this.weight = new Parameter(
       empty([outChannels, inChannels / this.groups, ...this.kernelSize], dtype),

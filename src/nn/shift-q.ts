@@ -12,13 +12,13 @@ import type { PaddingMode } from '../tensor/kernels/conv2d.ts';
 import { empty } from './empty.ts';
 import { Module, Parameter } from './module.ts';
 import * as F from './functional.ts';
+import { convGeometry } from './layers.ts';
 import { resetLinearLike } from './layers.ts';
 import { fixedPoint, type ShiftOptions } from './shift.ts';
 import * as ste from './ste.ts';
 import { layerFormat, shiftConv2dKernel, shiftLinearKernel } from './shift-kernel.ts';
 
 type Pair = number | readonly [number, number];
-const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
 
 /** Q shift range for `weightBits` (one sign bit, no zero code): [−(2^(b−1) − 1), 0]; b = 5 → [−15, 0]. */
 export function qShiftRange(weightBits: number): [number, number] {
@@ -118,20 +118,19 @@ export class Conv2dShiftQ extends ShiftQBase {
     kernelSize: Pair,
     opts: Conv2dShiftQOptions = {},
   ) {
-    const groups = opts.groups ?? 1;
-    if (inChannels % groups !== 0 || outChannels % groups !== 0) {
-      throw new Error(
-        `Conv2dShiftQ: inChannels ${inChannels} and outChannels ${outChannels} must be divisible by groups ${groups}`,
-      );
-    }
-    const k = pair(kernelSize);
-    super([outChannels, inChannels / groups, ...k], outChannels, opts.bias ?? true, opts);
-    this.kernelSize = k;
-    this.stride = pair(opts.stride ?? 1);
-    this.padding = pair(opts.padding ?? 0);
-    this.dilation = pair(opts.dilation ?? 1);
-    this.groups = groups;
-    this.paddingMode = opts.paddingMode ?? 'zeros';
+    const g = convGeometry('Conv2dShiftQ', inChannels, outChannels, kernelSize, opts);
+    super(
+      [outChannels, inChannels / g.groups, ...g.kernelSize],
+      outChannels,
+      opts.bias ?? true,
+      opts,
+    );
+    this.kernelSize = g.kernelSize;
+    this.stride = g.stride;
+    this.padding = g.padding;
+    this.dilation = g.dilation;
+    this.groups = g.groups;
+    this.paddingMode = g.paddingMode;
   }
 
   forward(x: Tensor): Tensor {

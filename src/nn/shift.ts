@@ -13,12 +13,12 @@ import type { PaddingMode } from '../tensor/kernels/conv2d.ts';
 import { empty } from './empty.ts';
 import { Module, Parameter } from './module.ts';
 import * as F from './functional.ts';
+import { convGeometry } from './layers.ts';
 import { calculateFanInAndFanOut, uniform_ } from './init.ts';
 import * as ste from './ste.ts';
 import { layerFormat, shiftConv2dKernel, shiftLinearKernel } from './shift-kernel.ts';
 
 type Pair = number | readonly [number, number];
-const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
 
 /** PS shift range for `weightBits` (one code is spent on the ternary sign): [−(2^(b−1) − 2), 0]; b = 5 → [−14, 0]. */
 export function psShiftRange(weightBits: number): [number, number] {
@@ -216,20 +216,19 @@ export class Conv2dShift extends ShiftPSBase {
     kernelSize: Pair,
     opts: Conv2dShiftOptions = {},
   ) {
-    const groups = opts.groups ?? 1;
-    if (inChannels % groups !== 0 || outChannels % groups !== 0) {
-      throw new Error(
-        `Conv2dShift: inChannels ${inChannels} and outChannels ${outChannels} must be divisible by groups ${groups}`,
-      );
-    }
-    const k = pair(kernelSize);
-    super([outChannels, inChannels / groups, ...k], outChannels, opts.bias ?? true, opts);
-    this.kernelSize = k;
-    this.stride = pair(opts.stride ?? 1);
-    this.padding = pair(opts.padding ?? 0);
-    this.dilation = pair(opts.dilation ?? 1);
-    this.groups = groups;
-    this.paddingMode = opts.paddingMode ?? 'zeros';
+    const g = convGeometry('Conv2dShift', inChannels, outChannels, kernelSize, opts);
+    super(
+      [outChannels, inChannels / g.groups, ...g.kernelSize],
+      outChannels,
+      opts.bias ?? true,
+      opts,
+    );
+    this.kernelSize = g.kernelSize;
+    this.stride = g.stride;
+    this.padding = g.padding;
+    this.dilation = g.dilation;
+    this.groups = g.groups;
+    this.paddingMode = g.paddingMode;
     this.resetParameters();
   }
 
