@@ -6,7 +6,10 @@ import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../src/util/fs.ts';
-import { lineChartSvg } from '../src/util/svg.ts';
+import { barChartSvg, lineChartSvg } from '../src/util/svg.ts';
+import { load } from '../src/nn/serialization.ts';
+import { shiftStatistics, type ShiftLayerStats } from '../src/nn/shift-stats.ts';
+import { getExperiment } from './lib/experiments.ts';
 import type { EpochRecord } from './lib/trainer.ts';
 
 const { positionals, values } = parseArgs({
@@ -23,10 +26,11 @@ for (const dir of positionals) {
   copyFileSync(join(dir, 'history.json'), join(out, 'history.json'));
   copyFileSync(join(dir, 'log.txt'), join(out, 'log.txt'));
   // The trained weights (safetensors, loadable by PyTorch too): the tuned DeepShift runs start from the baseline's.
-  const { weights } = JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as {
-    weights: string;
-  };
+  const { weights, experiment } = JSON.parse(
+    readFileSync(join(dir, 'checkpoint.json'), 'utf8'),
+  ) as { weights: string; experiment: string };
   copyFileSync(join(dir, weights), join(out, 'model.safetensors'));
+  if (experiment !== 'baseline') writeShiftReport(experiment, join(dir, weights), out);
   writeFileAtomic(
     join(out, 'accuracy.svg'),
     lineChartSvg({
@@ -57,4 +61,50 @@ for (const dir of positionals) {
   console.log(
     `${name}: ${history.length} epochs, final accuracy ${last.accuracy.toFixed(2)} % → ${out}`,
   );
+}
+
+/** Per-layer shift histograms (SVG), zero-sign fractions and a markdown table of a DeepShift run. */
+function writeShiftReport(experiment: string, weightsPath: string, out: string): void {
+  const model = getExperiment(experiment).model();
+  model.loadStateDict(load(weightsPath).tensors);
+  const stats = shiftStatistics(model);
+  writeFileAtomic(join(out, 'shifts.json'), JSON.stringify(stats, null, 1) + '\n');
+  for (const s of stats) {
+    const pct = (n: number) => Number(((100 * n) / s.count).toFixed(3));
+    writeFileAtomic(
+      join(out, `shifts-${s.name}.svg`),
+      barChartSvg({
+        title: `${experiment} ${s.name} (${s.kind}): ${s.count} weights, sign 0 for ${pct(s.zeros)} %`,
+        xLabel: 'weight = ±2^k: k (sign 0 = weight 0)',
+        yLabel: "% of the layer's weights",
+        bars: [
+          { label: 'sign 0', value: pct(s.zeros), color: '#7f7f7f' },
+          ...s.histogram.map((n, i) => ({ label: String(s.shiftMin + i), value: pct(n) })),
+        ],
+        showValues: false,
+      }),
+    );
+  }
+  const table = shiftTable(stats);
+  writeFileAtomic(join(out, 'shifts.md'), table);
+  console.log(table);
+}
+
+function shiftTable(stats: ShiftLayerStats[]): string {
+  const rows = stats.map((s) => {
+    const used = s.histogram
+      .map((n, i) => [s.shiftMin + i, n] as const)
+      .filter(([, n]) => n > 0)
+      .map(([k]) => k);
+    const mode = s.histogram.indexOf(Math.max(...s.histogram)) + s.shiftMin;
+    const nz = s.histogram.reduce((a, b) => a + b, 0);
+    const mean = s.histogram.reduce((a, n, i) => a + n * (s.shiftMin + i), 0) / (nz || 1);
+    return `| ${s.name} | ${s.kind} | ${s.count} | ${(100 * s.zeroFraction).toFixed(2)} % | ${used.length ? `${Math.min(...used)} … ${Math.max(...used)}` : '—'} | ${mode} | ${mean.toFixed(2)} |`;
+  });
+  return [
+    '| layer | type | weights | sign 0 | shifts used | most common shift | mean shift |',
+    '| ----- | ---- | ------: | -----: | ----------- | ----------------: | ---------: |',
+    ...rows,
+    '',
+  ].join('\n');
 }
