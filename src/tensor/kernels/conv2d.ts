@@ -302,8 +302,8 @@ function isPointwise(p: Conv2dParams): boolean {
 }
 
 // ------------------------------------------------------------------------------- dispatch
-// Winograd F(2×2, 3×3) (winograd.ts) for 3×3 / stride 1 / dilation 1 / groups 1 / zero padding
-// when both channel counts are large enough for its 16 small GEMMs to beat im2col (conv1, with
+// Winograd F(4×4, 3×3) (winograd.ts) for 3×3 / stride 1 / dilation 1 / groups 1 / zero padding
+// when both channel counts are large enough for its 36 small GEMMs to beat im2col (conv1, with
 // one input channel, stays on im2col). Everything else takes the general im2col path.
 // Work is split across threads by image (forward, backward-input) or by fixed chunks of images
 // with float64 partials summed in chunk order (backward-weight); see parallel.ts.

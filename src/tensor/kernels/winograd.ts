@@ -1,26 +1,29 @@
-// Winograd F(2×2, 3×3) convolution for 3×3, stride-1, dilation-1, groups-1, zero-padded conv2d.
+// Winograd F(4×4, 3×3) convolution for 3×3, stride-1, dilation-1, groups-1, zero-padded conv2d.
 //
-// Each 2×2 output tile comes from a 4×4 input tile d (rows 2ty − pad …, columns 2tx − pad …):
+// Each 4×4 output tile comes from a 6×6 input tile d (rows 4ty − pad …, columns 4tx − pad …):
 //   Y = Aᵀ [ Σ_c (G g_{o,c} Gᵀ) ⊙ (Bᵀ d_c B) ] A
-//   Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]   G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]
-//   Aᵀ = [1 1 1 0; 0 1 −1 −1]
-// so the channel sum becomes 16 independent GEMMs (one per position ξ of the 4×4 tile),
+// with the interpolation points 0, ±1, ±2, ∞ (Lavin & Gray 2015; the matrices are written out
+// beside the functions that apply them: bt6, gColumn, the output transform, a6, gtColumn). The
+// channel sum becomes 36 independent GEMMs (one per position ξ of the 6×6 tile),
 //   M_ξ[o, t] = Σ_c U_ξ[o, c] · V_ξ[c, t],
-// with 16 multiplies per tile instead of 36 (2.25× fewer). All transforms and sums are in
-// float64 (the ½ factors are exact), so the only float32 rounding is the final store.
+// with 36 multiplies per 16 outputs instead of 144 (4× fewer; F(2×2, 3×3) saves 2.25×). The
+// larger tile amplifies rounding (entries up to 8 in Aᵀ, 1/24 in G), so all transforms and sums
+// are in float64 (tested against the direct float64 convolution to 1e-12 relative), and the only
+// float32 rounding is the final store.
 //
 // Backward-input is the same forward pass on gy with the kernel flipped and in/out channels
 // swapped (a full correlation, padding 2 − pad). Backward-weight uses the adjoint:
 //   gw_{o,c} = Gᵀ [ Σ_t (A gy_{o,t} Aᵀ) ⊙ (Bᵀ d_{c,t} B) ] G,
-// 16 GEMMs that reduce over tiles. Its batch is cut into fixed chunks of images (independent of
+// 36 GEMMs that reduce over tiles. Its batch is cut into fixed chunks of images (independent of
 // the thread count); each chunk sums into its own float64 partial and the partials are added in
 // chunk order, so the result is bit-identical for any number of threads.
 //
 // Packed layouts (float64), MR×NR = 4×3 micro-tiles like gemm.ts:
-//   U  [16][Mo/4 panels][Ki][4]     transformed weights, rows = output channels
-//   V  [16][TB/3 panels][Ki][3]     transformed input tiles of one tile block (forward)
-//   M  [16][MoP][TB]                GEMM result for the block, then the output transform
-// Forward chunks are single images (outputs are disjoint).
+//   U  [36][Mo/4 panels][Ki][4]     transformed weights, rows = output channels
+//   V  [36][TB/3 panels][Ki][3]     transformed input tiles of one tile block (forward)
+//   M  [36][MoP][TB]                GEMM result for the block, then the output transform
+// Forward chunks are single images (outputs are disjoint); a block holds all of an image's tiles
+// when there are at most TB_MAX of them.
 
 import type { FloatArray } from './types.ts';
 import {
@@ -35,7 +38,8 @@ import {
 
 const MR = 4;
 const NR = 3;
-const TB = 48; // tiles per block in the forward pass (multiple of NR)
+const TB_MAX = 64; // most tiles per block in the forward pass
+const XI = 36; // positions ξ of the forward pass's 6×6 tiles
 const TBW = 96; // tiles per block in backward-weight (the GEMM depth)
 
 /** Sizes of one Winograd convolution: x [n, ki, h, w] * kernel [mo, ki, 3, 3] → y [n, mo, outH, outW]. */
@@ -54,7 +58,7 @@ export interface WinogradParams {
 const ceilTo = (v: number, m: number): number => Math.ceil(v / m) * m;
 
 /**
- * Transformed, packed weights U = G g Gᵀ (layout above) for kernels g[m][q] (m < mo, q < ki):
+ * Transformed, packed weights U = G g Gᵀ (6×6, layout above) for kernels g[m][q] (m < mo, q < ki):
  * g = w[m, q] (forward, w [mo, ki, 3, 3]) or, with `flip`, g = rot180(w[q, m]) (backward-input,
  * w [ki, mo, 3, 3] in the original conv's layout).
  */
@@ -66,34 +70,45 @@ export function winogradWeights(
   flip: boolean,
 ): void {
   const panels = ceilTo(mo, MR) / MR;
-  u.fill(0, 0, 16 * panels * MR * ki);
-  const t = new Float64Array(12);
+  const step = panels * MR * ki; // one ξ
+  u.fill(0, 0, XI * step);
+  const t = new Float64Array(18);
   for (let m = 0; m < mo; m++) {
     for (let q = 0; q < ki; q++) {
       const base = flip ? (q * mo + m) * 9 : (m * ki + q) * 9;
-      // t = G g (4×3); g read flipped for the backward-input kernel
+      // t = G g (6×3); g read flipped for the backward-input kernel
       for (let v = 0; v < 3; v++) {
         const g0 = w[flip ? base + 8 - v : base + v]!;
         const g1 = w[flip ? base + 5 - v : base + 3 + v]!;
         const g2 = w[flip ? base + 2 - v : base + 6 + v]!;
-        t[v] = g0;
-        t[3 + v] = 0.5 * (g0 + g1 + g2);
-        t[6 + v] = 0.5 * (g0 - g1 + g2);
-        t[9 + v] = g2;
+        gColumn(g0, g1, g2, t, v, 3);
       }
+      // U = (G g) Gᵀ: G applied to each row of t, ξ = 6r + c
       const dst = (Math.floor(m / MR) * ki + q) * MR + (m % MR);
-      const step = panels * MR * ki; // one ξ
-      for (let r = 0; r < 4; r++) {
-        const a = t[r * 3]!;
-        const b = t[r * 3 + 1]!;
-        const c = t[r * 3 + 2]!;
-        u[r * 4 * step + dst] = a;
-        u[(r * 4 + 1) * step + dst] = 0.5 * (a + b + c);
-        u[(r * 4 + 2) * step + dst] = 0.5 * (a - b + c);
-        u[(r * 4 + 3) * step + dst] = c;
+      for (let r = 0; r < 6; r++) {
+        gColumn(t[r * 3]!, t[r * 3 + 1]!, t[r * 3 + 2]!, u, 6 * r * step + dst, step);
       }
     }
   }
+}
+
+// G (g0, g1, g2)ᵀ for F(4×4, 3×3), written to dst[o], dst[o + s], …, dst[o + 5s].
+function gColumn(
+  g0: number,
+  g1: number,
+  g2: number,
+  dst: Float64Array,
+  o: number,
+  s: number,
+): void {
+  const even = g0 + g2;
+  dst[o] = g0 / 4;
+  dst[o + s] = -(even + g1) / 6;
+  dst[o + 2 * s] = -(even - g1) / 6;
+  const e = g0 / 24 + g2 / 6;
+  dst[o + 3 * s] = e + g1 / 12;
+  dst[o + 4 * s] = e - g1 / 12;
+  dst[o + 5 * s] = g2;
 }
 
 // prettier-ignore
@@ -130,50 +145,6 @@ function micro(
   }
 }
 
-// Bᵀ d B of the 4×4 tile of plane x[xo ..] (h×w) whose top-left is (r0, c0), zeros outside;
-// written to dst[ξ·step + off], ξ = 4i + j.
-// prettier-ignore
-function inputTile(
-  x: FloatArray, xo: number, h: number, w: number, r0: number, c0: number,
-  dst: Float64Array, off: number, step: number,
-): void {
-  let d00 = 0, d01 = 0, d02 = 0, d03 = 0, d10 = 0, d11 = 0, d12 = 0, d13 = 0;
-  let d20 = 0, d21 = 0, d22 = 0, d23 = 0, d30 = 0, d31 = 0, d32 = 0, d33 = 0;
-  if (r0 >= 0 && c0 >= 0 && r0 + 4 <= h && c0 + 4 <= w) {
-    let s = xo + r0 * w + c0;
-    d00 = x[s]!; d01 = x[s + 1]!; d02 = x[s + 2]!; d03 = x[s + 3]!; s += w;
-    d10 = x[s]!; d11 = x[s + 1]!; d12 = x[s + 2]!; d13 = x[s + 3]!; s += w;
-    d20 = x[s]!; d21 = x[s + 1]!; d22 = x[s + 2]!; d23 = x[s + 3]!; s += w;
-    d30 = x[s]!; d31 = x[s + 1]!; d32 = x[s + 2]!; d33 = x[s + 3]!;
-  } else {
-    const v = tileBuf;
-    for (let i = 0; i < 4; i++) {
-      const r = r0 + i;
-      for (let j = 0; j < 4; j++) {
-        const cc = c0 + j;
-        v[i * 4 + j] = r >= 0 && r < h && cc >= 0 && cc < w ? x[xo + r * w + cc]! : 0;
-      }
-    }
-    d00 = v[0]!; d01 = v[1]!; d02 = v[2]!; d03 = v[3]!;
-    d10 = v[4]!; d11 = v[5]!; d12 = v[6]!; d13 = v[7]!;
-    d20 = v[8]!; d21 = v[9]!; d22 = v[10]!; d23 = v[11]!;
-    d30 = v[12]!; d31 = v[13]!; d32 = v[14]!; d33 = v[15]!;
-  }
-  // rows: Bᵀ d
-  const a0 = d00 - d20, a1 = d01 - d21, a2 = d02 - d22, a3 = d03 - d23;
-  const b0 = d10 + d20, b1 = d11 + d21, b2 = d12 + d22, b3 = d13 + d23;
-  const e0 = d20 - d10, e1 = d21 - d11, e2 = d22 - d12, e3 = d23 - d13;
-  const f0 = d10 - d30, f1 = d11 - d31, f2 = d12 - d32, f3 = d13 - d33;
-  // columns: (Bᵀ d) B
-  let o = off;
-  dst[o] = a0 - a2; o += step; dst[o] = a1 + a2; o += step; dst[o] = a2 - a1; o += step; dst[o] = a1 - a3; o += step;
-  dst[o] = b0 - b2; o += step; dst[o] = b1 + b2; o += step; dst[o] = b2 - b1; o += step; dst[o] = b1 - b3; o += step;
-  dst[o] = e0 - e2; o += step; dst[o] = e1 + e2; o += step; dst[o] = e2 - e1; o += step; dst[o] = e1 - e3; o += step;
-  dst[o] = f0 - f2; o += step; dst[o] = f1 + f2; o += step; dst[o] = f2 - f1; o += step; dst[o] = f1 - f3;
-}
-
-const tileBuf = new Float64Array(16);
-
 // Per-thread scratch (each worker has its own module instance).
 let vBuf: Float64Array = new Float64Array(1024);
 let mBuf: Float64Array = new Float64Array(1024);
@@ -183,7 +154,76 @@ function grow(a: Float64Array, n: number): Float64Array {
   return a.length >= n ? a : new Float64Array(n);
 }
 
-/** Forward on image `img`: y[img] = conv(x[img], U) (+ b). */
+// Bᵀ d B of the 6×6 tile of plane x[xo ..] (h×w) whose top-left is (r0, c0), zeros outside;
+// written to dst[ξ·step + off], ξ = 6i + j. Bᵀ rows: [4 0 −5 0 1 0], [0 −4 −4 1 1 0],
+// [0 4 −4 −1 1 0], [0 −2 −1 2 1 0], [0 2 −1 −2 1 0], [0 4 0 −5 0 1].
+function inputTile6(
+  x: FloatArray,
+  xo: number,
+  h: number,
+  w: number,
+  r0: number,
+  c0: number,
+  dst: Float64Array,
+  off: number,
+  step: number,
+): void {
+  const d = tile6;
+  if (r0 >= 0 && c0 >= 0 && r0 + 6 <= h && c0 + 6 <= w) {
+    for (let i = 0, s = xo + r0 * w + c0; i < 6; i++, s += w) {
+      const b = 6 * i;
+      d[b] = x[s]!;
+      d[b + 1] = x[s + 1]!;
+      d[b + 2] = x[s + 2]!;
+      d[b + 3] = x[s + 3]!;
+      d[b + 4] = x[s + 4]!;
+      d[b + 5] = x[s + 5]!;
+    }
+  } else {
+    for (let i = 0; i < 6; i++) {
+      const r = r0 + i;
+      const inRow = r >= 0 && r < h;
+      for (let j = 0; j < 6; j++) {
+        const cc = c0 + j;
+        d[6 * i + j] = inRow && cc >= 0 && cc < w ? x[xo + r * w + cc]! : 0;
+      }
+    }
+  }
+  const t = tile6b;
+  for (let j = 0; j < 6; j++)
+    bt6(d[j]!, d[6 + j]!, d[12 + j]!, d[18 + j]!, d[24 + j]!, d[30 + j]!, t, j, 6);
+  for (let i = 0; i < 6; i++) {
+    const b = 6 * i;
+    bt6(t[b]!, t[b + 1]!, t[b + 2]!, t[b + 3]!, t[b + 4]!, t[b + 5]!, dst, off + b * step, step);
+  }
+}
+
+// Bᵀ (d0 … d5)ᵀ written to dst[o], dst[o + s], …, dst[o + 5s].
+// prettier-ignore
+function bt6(
+  d0: number, d1: number, d2: number, d3: number, d4: number, d5: number,
+  dst: Float64Array, o: number, s: number,
+): void {
+  const p = d4 - 4 * d2, q = d3 - 4 * d1;
+  const r = d4 - d2, u = 2 * (d3 - d1);
+  dst[o] = 4 * d0 - 5 * d2 + d4;
+  dst[o + s] = p + q;
+  dst[o + 2 * s] = p - q;
+  dst[o + 3 * s] = r + u;
+  dst[o + 4 * s] = r - u;
+  dst[o + 5 * s] = 4 * d1 - 5 * d3 + d5;
+}
+
+const tile6 = new Float64Array(36);
+const tile6b = new Float64Array(36);
+const out6 = new Float64Array(24);
+
+/** Tiles per forward block: all of an image's tiles when they fit TB_MAX, else equal blocks. */
+function forwardBlock(T: number): number {
+  return ceilTo(Math.ceil(T / Math.ceil(T / TB_MAX)), NR);
+}
+
+/** Forward on image `img`: y[img] = conv(x[img], U) (+ b), F(4×4, 3×3). */
 function forwardImage(
   y: FloatArray,
   x: FloatArray,
@@ -193,16 +233,18 @@ function forwardImage(
   img: number,
 ): void {
   const { ki, h, w, mo, padH, padW, outH, outW } = p;
-  const tw = Math.ceil(outW / 2);
-  const T = Math.ceil(outH / 2) * tw;
+  const tw = Math.ceil(outW / 4);
+  const T = Math.ceil(outH / 4) * tw;
+  const TB = forwardBlock(T);
   const moP = ceilTo(mo, MR);
   const uStep = moP * ki; // one ξ of U
   const vStep = TB * ki; // one ξ of V (TB/3 panels × ki × 3)
   const mStep = moP * TB; // one ξ of M
-  vBuf = grow(vBuf, 16 * vStep);
-  mBuf = grow(mBuf, 16 * mStep);
+  vBuf = grow(vBuf, XI * vStep);
+  mBuf = grow(mBuf, XI * mStep);
   const V = vBuf;
   const M = mBuf;
+  const S = out6;
   const hw = h * w;
   const P = outH * outW;
   const xImg = img * ki * hw;
@@ -218,15 +260,15 @@ function forwardImage(
         const ty = Math.floor(tt / tw);
         const tx = tt - ty * tw;
         const off = (Math.floor(t / NR) * ki + c) * NR + (t % NR);
-        inputTile(x, xo, h, w, 2 * ty - padH, 2 * tx - padW, V, off, vStep);
+        inputTile6(x, xo, h, w, 4 * ty - padH, 4 * tx - padW, V, off, vStep);
       }
       for (let t = tb; t < tbP; t++) {
         const off = (Math.floor(t / NR) * ki + c) * NR + (t % NR);
-        for (let xi = 0; xi < 16; xi++) V[xi * vStep + off] = 0;
+        for (let xi = 0; xi < XI; xi++) V[xi * vStep + off] = 0;
       }
     }
-    // 16 GEMMs: M[ξ][o][t] = Σ_c U[ξ][o][c] · V[ξ][c][t]
-    for (let xi = 0; xi < 16; xi++) {
+    // 36 GEMMs: M[ξ][o][t] = Σ_c U[ξ][o][c] · V[ξ][c][t]
+    for (let xi = 0; xi < XI; xi++) {
       for (let tp = 0; tp < tbP; tp += NR) {
         const bi = xi * vStep + tp * ki;
         for (let op = 0; op < moP; op += MR) {
@@ -234,7 +276,8 @@ function forwardImage(
         }
       }
     }
-    // output transform Aᵀ M A (+ bias), valid outputs only
+    // output transform Aᵀ M A (+ bias), valid outputs only. Aᵀ rows: [1 1 1 1 1 0],
+    // [0 1 −1 2 −2 0], [0 1 1 4 4 0], [0 1 −1 8 −8 1].
     for (let o = 0; o < mo; o++) {
       const bias = b === null ? 0 : b[o]!;
       const yo = yImg + o * P;
@@ -242,55 +285,47 @@ function forwardImage(
         const tt = t0 + t;
         const ty = Math.floor(tt / tw);
         const tx = tt - ty * tw;
-        let q = o * TB + t;
-        const m00 = M[q]!;
-        q += mStep;
-        const m01 = M[q]!;
-        q += mStep;
-        const m02 = M[q]!;
-        q += mStep;
-        const m03 = M[q]!;
-        q += mStep;
-        const m10 = M[q]!;
-        q += mStep;
-        const m11 = M[q]!;
-        q += mStep;
-        const m12 = M[q]!;
-        q += mStep;
-        const m13 = M[q]!;
-        q += mStep;
-        const m20 = M[q]!;
-        q += mStep;
-        const m21 = M[q]!;
-        q += mStep;
-        const m22 = M[q]!;
-        q += mStep;
-        const m23 = M[q]!;
-        q += mStep;
-        const m30 = M[q]!;
-        q += mStep;
-        const m31 = M[q]!;
-        q += mStep;
-        const m32 = M[q]!;
-        q += mStep;
-        const m33 = M[q]!;
-        const s0 = m00 + m10 + m20,
-          s1 = m01 + m11 + m21,
-          s2 = m02 + m12 + m22,
-          s3 = m03 + m13 + m23;
-        const r0 = m10 - m20 - m30,
-          r1 = m11 - m21 - m31,
-          r2 = m12 - m22 - m32,
-          r3 = m13 - m23 - m33;
-        const oh = 2 * ty;
-        const ow = 2 * tx;
-        const yr = yo + oh * outW + ow;
-        y[yr] = s0 + s1 + s2 + bias;
-        const right = ow + 1 < outW;
-        if (right) y[yr + 1] = s1 - s2 - s3 + bias;
-        if (oh + 1 < outH) {
-          y[yr + outW] = r0 + r1 + r2 + bias;
-          if (right) y[yr + outW + 1] = r1 - r2 - r3 + bias;
+        const q = o * TB + t;
+        // S = Aᵀ M (4×6), column by column
+        for (let j = 0; j < 6; j++) {
+          const c0 = q + j * mStep;
+          const m0 = M[c0]!;
+          const m1 = M[c0 + 6 * mStep]!;
+          const m2 = M[c0 + 12 * mStep]!;
+          const m3 = M[c0 + 18 * mStep]!;
+          const m4 = M[c0 + 24 * mStep]!;
+          const m5 = M[c0 + 30 * mStep]!;
+          const a = m1 + m2,
+            d = m1 - m2,
+            e = m3 + m4,
+            f = m3 - m4;
+          S[j] = m0 + a + e;
+          S[6 + j] = d + 2 * f;
+          S[12 + j] = a + 4 * e;
+          S[18 + j] = d + 8 * f + m5;
+        }
+        // Y = S A, row by row, clipped to the output
+        const oh = 4 * ty;
+        const ow = 4 * tx;
+        const rows = Math.min(4, outH - oh);
+        const cols = Math.min(4, outW - ow);
+        for (let i = 0; i < rows; i++) {
+          const r = 6 * i;
+          const m0 = S[r]!,
+            m1 = S[r + 1]!,
+            m2 = S[r + 2]!,
+            m3 = S[r + 3]!,
+            m4 = S[r + 4]!;
+          const m5 = S[r + 5]!;
+          const a = m1 + m2,
+            d = m1 - m2,
+            e = m3 + m4,
+            f = m3 - m4;
+          const yr = yo + (oh + i) * outW + ow;
+          y[yr] = m0 + a + e + bias;
+          if (cols > 1) y[yr + 1] = d + 2 * f + bias;
+          if (cols > 2) y[yr + 2] = a + 4 * e + bias;
+          if (cols > 3) y[yr + 3] = d + 8 * f + m5 + bias;
         }
       }
     }
@@ -325,7 +360,7 @@ export function winogradForward(
 
 /** U scratch in shared memory (read by every worker). */
 export function winogradWeightScratch(slot: string, mo: number, ki: number): Float64Array {
-  return sharedF64(slot, 16 * ceilTo(mo, MR) * ki);
+  return sharedF64(slot, XI * ceilTo(mo, MR) * ki);
 }
 
 // ------------------------------------------------------------------------- backward-weight
@@ -337,34 +372,64 @@ export function weightChunks(n: number): { per: number; count: number } {
   return { per, count: Math.ceil(n / per) };
 }
 
-// gy tile A g Aᵀ (2×2 → 4×4) for plane gy[go ..] (outH×outW), tile (ty, tx), zeros outside;
-// written to dst[ξ·step + off].
-// prettier-ignore
-function gradTile(
-  gy: FloatArray, go: number, outH: number, outW: number, ty: number, tx: number,
-  dst: Float64Array, off: number, step: number,
+// A g Aᵀ (4×4 → 6×6) of the gy tile (ty, tx) of plane gy[go ..] (outH×outW), zeros outside;
+// written to dst[ξ·step + off]. A = (Aᵀ)ᵀ has rows [1 0 0 0], [1 1 1 1], [1 −1 1 −1], [1 2 4 8],
+// [1 −2 4 −8], [0 0 0 1].
+function gradTile6(
+  gy: FloatArray,
+  go: number,
+  outH: number,
+  outW: number,
+  ty: number,
+  tx: number,
+  dst: Float64Array,
+  off: number,
+  step: number,
 ): void {
-  const oh = 2 * ty, ow = 2 * tx;
-  const r = go + oh * outW + ow;
-  const right = ow + 1 < outW;
-  const down = oh + 1 < outH;
-  const g00 = gy[r]!;
-  const g01 = right ? gy[r + 1]! : 0;
-  const g10 = down ? gy[r + outW]! : 0;
-  const g11 = right && down ? gy[r + outW + 1]! : 0;
-  // rows of A g: [g0, g0+g1, g0−g1, −g1]; then columns the same
-  const a0 = g00, a1 = g01;
-  const b0 = g00 + g10, b1 = g01 + g11;
-  const c0 = g00 - g10, c1 = g01 - g11;
-  const d0 = -g10, d1 = -g11;
-  let o = off;
-  dst[o] = a0; o += step; dst[o] = a0 + a1; o += step; dst[o] = a0 - a1; o += step; dst[o] = -a1; o += step;
-  dst[o] = b0; o += step; dst[o] = b0 + b1; o += step; dst[o] = b0 - b1; o += step; dst[o] = -b1; o += step;
-  dst[o] = c0; o += step; dst[o] = c0 + c1; o += step; dst[o] = c0 - c1; o += step; dst[o] = -c1; o += step;
-  dst[o] = d0; o += step; dst[o] = d0 + d1; o += step; dst[o] = d0 - d1; o += step; dst[o] = -d1;
+  const oh = 4 * ty;
+  const ow = 4 * tx;
+  const g = tile16;
+  if (oh + 4 <= outH && ow + 4 <= outW) {
+    for (let i = 0, r = go + oh * outW + ow; i < 4; i++, r += outW) {
+      g[4 * i] = gy[r]!;
+      g[4 * i + 1] = gy[r + 1]!;
+      g[4 * i + 2] = gy[r + 2]!;
+      g[4 * i + 3] = gy[r + 3]!;
+    }
+  } else {
+    for (let i = 0; i < 4; i++) {
+      for (let j = 0; j < 4; j++) {
+        g[4 * i + j] = oh + i < outH && ow + j < outW ? gy[go + (oh + i) * outW + ow + j]! : 0;
+      }
+    }
+  }
+  const t = tile6b; // A g: 6×4
+  for (let j = 0; j < 4; j++) a6(g[j]!, g[4 + j]!, g[8 + j]!, g[12 + j]!, t, j, 4);
+  for (let i = 0; i < 6; i++) {
+    const r = 4 * i;
+    a6(t[r]!, t[r + 1]!, t[r + 2]!, t[r + 3]!, dst, off + 6 * i * step, step);
+  }
 }
 
-/** Partial[ξ][moP][kiP] of chunk `chunk` (images [chunk·per, …)), written to part at chunk·size. */
+// A (g0 … g3)ᵀ written to dst[o], dst[o + s], …, dst[o + 5s].
+// prettier-ignore
+function a6(g0: number, g1: number, g2: number, g3: number, dst: Float64Array, o: number, s: number): void {
+  const e = g0 + g2, f = g1 + g3;
+  const e2 = g0 + 4 * g2, f2 = 2 * g1 + 8 * g3;
+  dst[o] = g0;
+  dst[o + s] = e + f;
+  dst[o + 2 * s] = e - f;
+  dst[o + 3 * s] = e2 + f2;
+  dst[o + 4 * s] = e2 - f2;
+  dst[o + 5 * s] = g3;
+}
+
+const tile16 = new Float64Array(16);
+
+/**
+ * Partial[ξ][moP][kiP] of chunk `chunk` (images [chunk·per, …)), written to part at chunk·size.
+ * The chunk's tiles (all images, in order) are taken in blocks of TBW: the GEMM depth.
+ */
 function weightChunk(
   part: Float64Array,
   gy: FloatArray,
@@ -374,63 +439,49 @@ function weightChunk(
   chunk: number,
 ): void {
   const { n, ki, h, w, mo, padH, padW, outH, outW } = p;
-  const tw = Math.ceil(outW / 2);
-  const T = Math.ceil(outH / 2) * tw;
+  const tw = Math.ceil(outW / 4);
+  const T = Math.ceil(outH / 4) * tw;
   const moP = ceilTo(mo, MR);
   const kiP = ceilTo(ki, NR);
   const accStep = moP * kiP;
-  const accOff = chunk * 16 * accStep;
-  part.fill(0, accOff, accOff + 16 * accStep);
+  const accOff = chunk * XI * accStep;
+  part.fill(0, accOff, accOff + XI * accStep);
   const gStep = moP * TBW; // one ξ of the packed gy tiles: [moP/4][TBW][4]
   const vStep = kiP * TBW; // one ξ of the packed x tiles: [kiP/3][TBW][3]
-  wBuf = grow(wBuf, 16 * gStep);
-  vBuf = grow(vBuf, 16 * vStep);
+  wBuf = grow(wBuf, XI * gStep);
+  vBuf = grow(vBuf, XI * vStep);
   const G = wBuf;
   const V = vBuf;
-  G.fill(0, 0, 16 * gStep); // padded rows stay zero
-  V.fill(0, 0, 16 * vStep);
+  G.fill(0, 0, XI * gStep); // padded rows stay zero
+  V.fill(0, 0, XI * vStep);
   const hw = h * w;
   const P = outH * outW;
-  const i1 = Math.min(n, (chunk + 1) * per);
-  for (let img = chunk * per; img < i1; img++) {
-    for (let t0 = 0; t0 < T; t0 += TBW) {
-      const tb = Math.min(TBW, T - t0);
+  const img0 = chunk * per;
+  const total = (Math.min(n, img0 + per) - img0) * T;
+  for (let t0 = 0; t0 < total; t0 += TBW) {
+    const tb = Math.min(TBW, total - t0);
+    for (let t = 0; t < tb; t++) {
+      const k = t0 + t;
+      const img = img0 + Math.floor(k / T);
+      const tt = k % T;
+      const ty = Math.floor(tt / tw);
+      const tx = tt - ty * tw;
       for (let o = 0; o < mo; o++) {
-        const go = (img * mo + o) * P;
-        const base = Math.floor(o / MR) * TBW * MR + (o % MR);
-        for (let t = 0; t < tb; t++) {
-          const tt = t0 + t;
-          const ty = Math.floor(tt / tw);
-          gradTile(gy, go, outH, outW, ty, tt - ty * tw, G, base + t * MR, gStep);
-        }
+        const base = Math.floor(o / MR) * TBW * MR + (o % MR) + t * MR;
+        gradTile6(gy, (img * mo + o) * P, outH, outW, ty, tx, G, base, gStep);
       }
       for (let c = 0; c < ki; c++) {
-        const xo = (img * ki + c) * hw;
-        const base = Math.floor(c / NR) * TBW * NR + (c % NR);
-        for (let t = 0; t < tb; t++) {
-          const tt = t0 + t;
-          const ty = Math.floor(tt / tw);
-          const tx = tt - ty * tw;
-          inputTile(x, xo, h, w, 2 * ty - padH, 2 * tx - padW, V, base + t * NR, vStep);
-        }
+        const base = Math.floor(c / NR) * TBW * NR + (c % NR) + t * NR;
+        inputTile6(x, (img * ki + c) * hw, h, w, 4 * ty - padH, 4 * tx - padW, V, base, vStep);
       }
-      // acc[ξ][o][c] += Σ_t G[ξ][o][t] · V[ξ][c][t]
-      for (let xi = 0; xi < 16; xi++) {
-        for (let cp = 0; cp < kiP; cp += NR) {
-          const bi = xi * vStep + cp * TBW;
-          for (let op = 0; op < moP; op += MR) {
-            micro(
-              tb,
-              G,
-              xi * gStep + op * TBW,
-              V,
-              bi,
-              part,
-              accOff + xi * accStep + op * kiP + cp,
-              kiP,
-              true,
-            );
-          }
+    }
+    // acc[ξ][o][c] += Σ_t G[ξ][o][t] · V[ξ][c][t]
+    for (let xi = 0; xi < XI; xi++) {
+      for (let cp = 0; cp < kiP; cp += NR) {
+        const bi = xi * vStep + cp * TBW;
+        for (let op = 0; op < moP; op += MR) {
+          // prettier-ignore
+          micro(tb, G, xi * gStep + op * TBW, V, bi, part, accOff + xi * accStep + op * kiP + cp, kiP, true);
         }
       }
     }
@@ -453,7 +504,7 @@ export function winogradBackwardWeight(
   const kiP = ceilTo(ki, NR);
   const accStep = moP * kiP;
   const { per, count } = weightChunks(n);
-  const part = sharedF64('wino.part', Math.max(count, 1) * 16 * accStep);
+  const part = sharedF64('wino.part', Math.max(count, 1) * XI * accStep);
   if (threadsFor(count) <= 1) {
     for (let c = 0; c < count; c++) weightChunk(part, gy, x, p, per, c);
   } else {
@@ -462,38 +513,40 @@ export function winogradBackwardWeight(
     parallelFor('winograd.weight', [part, gys, xs, p, per], count);
   }
   // sum chunk partials in chunk order into chunk 0's slot
-  const total = 16 * accStep;
+  const total = XI * accStep;
   for (let c = 1; c < count; c++) {
     const off = c * total;
     for (let j = 0; j < total; j++) part[j] += part[off + j]!;
   }
   if (count === 0) part.fill(0, 0, total);
-  // gw = Gᵀ acc G
-  const m = new Float64Array(16);
+  // gw = Gᵀ acc G (3×6 · 6×6 · 6×3)
+  const m = new Float64Array(36);
+  const q = new Float64Array(18);
   for (let o = 0; o < mo; o++) {
     for (let c = 0; c < ki; c++) {
-      for (let xi = 0; xi < 16; xi++) m[xi] = part[xi * accStep + o * kiP + c]!;
-      // rows: Gᵀ m → 3×4
-      const q: number[] = [];
-      for (let j = 0; j < 4; j++) {
-        const a = m[j]!;
-        const b = m[4 + j]!;
-        const cc = m[8 + j]!;
-        const d = m[12 + j]!;
-        q[j] = a + 0.5 * (b + cc);
-        q[4 + j] = 0.5 * (b - cc);
-        q[8 + j] = 0.5 * (b + cc) + d;
+      for (let xi = 0; xi < XI; xi++) m[xi] = part[xi * accStep + o * kiP + c]!;
+      // Gᵀ m: 3×6, column by column
+      for (let j = 0; j < 6; j++) {
+        gtColumn(m[j]!, m[6 + j]!, m[12 + j]!, m[18 + j]!, m[24 + j]!, m[30 + j]!, q, j, 6);
       }
+      // (Gᵀ m) G: 3×3, row by row
       const dst = (o * ki + c) * 9;
       for (let i = 0; i < 3; i++) {
-        const a = q[i * 4]!;
-        const b = q[i * 4 + 1]!;
-        const cc = q[i * 4 + 2]!;
-        const d = q[i * 4 + 3]!;
-        gw[dst + i * 3] = a + 0.5 * (b + cc);
-        gw[dst + i * 3 + 1] = 0.5 * (b - cc);
-        gw[dst + i * 3 + 2] = 0.5 * (b + cc) + d;
+        const r = 6 * i;
+        gtColumn(q[r]!, q[r + 1]!, q[r + 2]!, q[r + 3]!, q[r + 4]!, q[r + 5]!, gw, dst + 3 * i, 1);
       }
     }
   }
+}
+
+// Gᵀ (m0 … m5)ᵀ (3 values) written to dst[o], dst[o + s], dst[o + 2s].
+// prettier-ignore
+function gtColumn(
+  m0: number, m1: number, m2: number, m3: number, m4: number, m5: number,
+  dst: FloatArray | Float64Array, o: number, s: number,
+): void {
+  const a = m1 + m2, e = m3 + m4;
+  dst[o] = m0 / 4 - a / 6 + e / 24;
+  dst[o + s] = (m2 - m1) / 6 + (m3 - m4) / 12;
+  dst[o + 2 * s] = (e - a) / 6 + m5;
 }
