@@ -31,6 +31,44 @@ describe('relu', () => {
     expect(Array.from(gx2)).toEqual(Array.from(gx));
   });
 
+  it('float32 (bit-level kernels) equals the plain definition on special values', () => {
+    const special = [-2, -0, 0, 0.5, 3, NaN, -NaN, -Infinity, Infinity, 1e-45, -1e-45, 3.4e38];
+    const bits = new Int32Array(special.length + 2);
+    bits.set(new Int32Array(Float32Array.from(special).buffer));
+    bits[special.length] = 0xffc00001 | 0; // NaN with the sign bit and a payload
+    bits[special.length + 1] = 0x7f800001; // signalling-pattern NaN, positive
+    const x = new Float32Array(bits.buffer);
+    const n = x.length;
+    const gy = Float32Array.from({ length: n }, (_, i) => i + 1);
+    const y = new Float32Array(n);
+    const gx = new Float32Array(n);
+    reluForward(y, x, n);
+    reluBackward(gx, gy, x, n);
+    for (let i = 0; i < n; i++) {
+      const v = x[i]!;
+      expect(Object.is(y[i], v <= 0 ? 0 : v), `relu(${v}) at ${i}`).toBe(true);
+      expect(gx[i], `relu'(${v}) at ${i}`).toBe(v <= 0 ? 0 : gy[i]);
+    }
+    // random data, both paths agree with the float64 kernels
+    const r = Float32Array.from({ length: 1001 }, (_, i) => Math.sin(i * 12.9898) * 3);
+    const y32 = new Float32Array(r.length);
+    const y64 = new Float64Array(r.length);
+    reluForward(y32, r, r.length);
+    reluForward(y64, Float64Array.from(r), r.length);
+    expect(Array.from(y32)).toEqual(Array.from(y64));
+  });
+
+  it('float32 kernels respect subarray offsets', () => {
+    const buf = Float32Array.from([-1, -2, 3, -4, 5, -6]);
+    const x = buf.subarray(2, 5); // [3, -4, 5]
+    const y = new Float32Array(6).fill(9).subarray(1, 4);
+    reluForward(y, x, 3);
+    expect(Array.from(y)).toEqual([3, 0, 5]);
+    const gx = new Float32Array(3);
+    reluBackward(gx, Float32Array.from([7, 8, 9]), x, 3);
+    expect(Array.from(gx)).toEqual([7, 0, 9]);
+  });
+
   it('only touches the first len elements and works in place', () => {
     const x = Float32Array.from([-1, 2, -3, -4]);
     reluForward(x, x, 3);

@@ -2,11 +2,33 @@
 
 import type { FloatArray } from './types.ts';
 
-/** y = max(x, 0); NaN stays NaN (as torch.relu). */
+// ReLU's `x <= 0` is a coin flip on real activations, and a mispredicted branch per element made
+// the plain loops ~6× slower than memory speed (17 ms vs 2.7 ms on conv2's 2.4 M outputs). For
+// float32 the kernels work on the IEEE bits instead, without a data-dependent branch: the sign
+// bit decides. The only branch left is a NaN check that real data never takes, so it predicts
+// perfectly; float64 (tests, gradcheck) keeps the plain loops.
+
+const ABS_MASK = 0x7fffffff;
+const EXP_INF = 0x7f800000; // |bits| above this: NaN
+
+/** y = max(x, 0); NaN stays NaN (as torch.relu), −0 gives +0. */
 export function reluForward(y: FloatArray, x: FloatArray, len: number): void {
+  if (x instanceof Float32Array && y instanceof Float32Array) {
+    reluForwardBits(bitsOf(y, len), bitsOf(x, len), len);
+    return;
+  }
   for (let i = 0; i < len; i++) {
-    const v = x[i];
+    const v = x[i]!;
     y[i] = v <= 0 ? 0 : v;
+  }
+}
+
+function reluForwardBits(y: Int32Array, x: Int32Array, len: number): void {
+  for (let i = 0; i < len; i++) {
+    const b = x[i]!;
+    // sign set (negative, −0): 0; else b
+    y[i] = b & ~(b >> 31);
+    if ((b & ABS_MASK) > EXP_INF) y[i] = b; // a NaN with the sign bit set stays NaN
   }
 }
 
@@ -15,7 +37,27 @@ export function reluForward(y: FloatArray, x: FloatArray, len: number): void {
  * passes its gradient). Passing the forward output y instead of x gives the same result.
  */
 export function reluBackward(gx: FloatArray, gy: FloatArray, x: FloatArray, len: number): void {
-  for (let i = 0; i < len; i++) gx[i] = x[i] <= 0 ? 0 : gy[i];
+  if (x instanceof Float32Array && gy instanceof Float32Array && gx instanceof Float32Array) {
+    reluBackwardBits(bitsOf(gx, len), bitsOf(gy, len), bitsOf(x, len), len);
+    return;
+  }
+  for (let i = 0; i < len; i++) gx[i] = x[i]! <= 0 ? 0 : gy[i]!;
+}
+
+function reluBackwardBits(gx: Int32Array, gy: Int32Array, x: Int32Array, len: number): void {
+  for (let i = 0; i < len; i++) {
+    const b = x[i]!;
+    // all ones iff the bits are > 0 as an int (x > 0 or a positive NaN): neither b nor b − 1 has
+    // the sign bit (b = 0 gives b − 1 = −1; b = −0 = INT_MIN has it itself)
+    const keep = ~(((b - 1) | b) >> 31);
+    gx[i] = gy[i]! & keep;
+    if ((b & ABS_MASK) > EXP_INF) gx[i] = gy[i]!; // x NaN (either sign): gradient passes
+  }
+}
+
+/** The same float32 elements seen as their bits. */
+function bitsOf(a: Float32Array, len: number): Int32Array {
+  return new Int32Array(a.buffer, a.byteOffset, len);
 }
 
 /**
