@@ -4,6 +4,9 @@
  *   kernels only, and prints accuracy, agreement with the float simulation (the float PS model with
  *   DeepShift's fixed-point rounding of activations) and with the plain float PS model, and
  *   images/s of the integer runner vs the float PS model.
+ * npm run infer -- --model FILE --image IMG [--image IMG2 ...] [--invert]
+ *   classifies single images instead: 28×28 PNGs (8-bit gray/RGB/RGBA) or unsigned-byte IDX image
+ *   files (every image in them), printing the integer-kernel and float predictions for each.
  * npm run infer -- --convert BASELINE.safetensors|random --model FILE [...]
  *   first converts a BaselineNet (trained weights, or a seed-1 random init) with
  *   convertToShift(model, {shiftType: 'PS'}), exports it to FILE and prints the size ratio.
@@ -18,6 +21,9 @@ import {
   loadShiftModel,
 } from '../src/nn/shift-export.ts';
 import { setNumThreads } from '../src/tensor/kernels/parallel.ts';
+import { loadImages } from '../src/data/image.ts';
+import { normalizeMnistPixels } from '../src/data/mnist.ts';
+import { Tensor } from '../src/tensor/tensor.ts';
 
 const { values } = parseArgs({
   options: {
@@ -26,6 +32,8 @@ const { values } = parseArgs({
     limit: { type: 'string' },
     'batch-size': { type: 'string', default: '100' },
     threads: { type: 'string', default: '1' },
+    image: { type: 'string', multiple: true },
+    invert: { type: 'boolean', default: false },
   },
 });
 if (!values.model) throw new Error('infer: --model FILE is required');
@@ -47,6 +55,30 @@ const bits = packed.layers.map((l) => `${l.name} ${l.bits}b [${l.shiftMin}, ${l.
 console.log(
   `model ${values.model}: ${bits.join(', ')}; activations Q${packed.fixedPoint.integerBits}.${packed.fixedPoint.fractionBits}`,
 );
+
+if (values.image) {
+  const int = new IntegerShiftNet(packed);
+  const flt = floatShiftNet(packed);
+  noGrad(() => {
+    for (const path of values.image!) {
+      const images = loadImages(path, { invert: values.invert });
+      const x = Tensor.fromData(
+        normalizeMnistPixels(Uint8Array.from(images.flatMap((im) => Array.from(im)))),
+        [images.length, 1, 28, 28],
+      );
+      const pi = int.forward(x).argmax(1).toTypedArray();
+      const prob = flt.forward(x).exp(); // the nets end in logSoftmax
+      const pf = prob.argmax(1).toTypedArray();
+      const p = prob.toTypedArray();
+      images.forEach((_, i) => {
+        const name = images.length > 1 ? `${path}[${i}]` : path;
+        const conf = (100 * p[i * 10 + pf[i]!]!).toFixed(1);
+        console.log(`${name}: ${pi[i]} (integer kernels); float PS model ${pf[i]} (p = ${conf} %)`);
+      });
+    }
+  });
+  process.exit(0);
+}
 
 const transform = new Compose([new ToTensor(), new Normalize(0.1307, 0.3081)]);
 let test = await mnist('test', { transform });

@@ -23,6 +23,7 @@ import { readFileSync } from 'node:fs';
 import { Tensor } from '../tensor/tensor.ts';
 import { noGrad } from '../autograd/grad-mode.ts';
 import { writeFileAtomic } from '../util/fs.ts';
+import { crc32 } from '../util/crc32.ts';
 import { conv2dParams } from '../tensor/kernels/conv2d.ts';
 import { maxPool2dParams } from '../tensor/kernels/pool.ts';
 import {
@@ -170,23 +171,6 @@ export function packShiftModel(
 }
 
 // ------------------------------------------------------------------------------- encoding
-
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-/** CRC-32 (IEEE, as zlib) of bytes. */
-export function crc32(b: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < b.length; i++) c = CRC_TABLE[(c ^ b[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 const numel = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
