@@ -7,6 +7,8 @@
  * npm run infer -- --model FILE --image IMG [--image IMG2 ...] [--invert]
  *   classifies single images instead: 28×28 PNGs (8-bit gray/RGB/RGBA) or unsigned-byte IDX image
  *   files (every image in them), printing the integer-kernel and float predictions for each.
+ * npm run infer -- --experiment ps|ps-tuned|q-tuned --weights FILE.safetensors --model FILE [...]
+ *   first exports a trained DeepShift run (e.g. docs/results/ps-tuned/model.safetensors) to FILE.
  * npm run infer -- --convert BASELINE.safetensors|random --model FILE [...]
  *   first converts a BaselineNet (trained weights, or a seed-1 random init) with
  *   convertToShift(model, {shiftType: 'PS'}), exports it to FILE and prints the size ratio.
@@ -24,11 +26,14 @@ import { setNumThreads } from '../src/tensor/kernels/parallel.ts';
 import { loadImages } from '../src/data/image.ts';
 import { normalizeMnistPixels } from '../src/data/mnist.ts';
 import { Tensor } from '../src/tensor/tensor.ts';
+import { getExperiment } from './lib/experiments.ts';
 
 const { values } = parseArgs({
   options: {
     model: { type: 'string' },
     convert: { type: 'string' },
+    experiment: { type: 'string' },
+    weights: { type: 'string' },
     limit: { type: 'string' },
     'batch-size': { type: 'string', default: '100' },
     threads: { type: 'string', default: '1' },
@@ -47,6 +52,19 @@ if (values.convert) {
   const r = exportShiftModel(model, values.model);
   console.log(
     `exported ${values.convert} as PS to ${r.path}: ${r.bytes} bytes; float32 safetensors of the PS model ${r.safetensorsBytes} bytes (${r.ratio.toFixed(1)}× larger); dense float32 weights ${r.denseFloat32Bytes} bytes (${(r.denseFloat32Bytes / r.bytes).toFixed(1)}× larger)`,
+  );
+}
+
+if (values.experiment || values.weights) {
+  if (!values.experiment || !values.weights) {
+    throw new Error('infer: --experiment and --weights go together');
+  }
+  manualSeed(1);
+  const model = getExperiment(values.experiment).model();
+  model.loadStateDict(nn.load(values.weights).tensors);
+  const r = exportShiftModel(model, values.model);
+  console.log(
+    `exported ${values.experiment} weights ${values.weights} to ${r.path}: ${r.bytes} bytes; float32 safetensors ${r.safetensorsBytes} bytes (${r.ratio.toFixed(1)}× larger); dense float32 weights ${r.denseFloat32Bytes} bytes (${(r.denseFloat32Bytes / r.bytes).toFixed(1)}× larger)`,
   );
 }
 
