@@ -82,6 +82,11 @@ export function psWeightComposite(
   return ste.unsymGradMul(pow(2, shiftRounded), signTernary);
 }
 
+const HALF_BITS = 0x3f000000; // float32 0.5
+const POW2_BIAS = 160;
+/** 2^k for integer k in [−160, 160] (exact; beyond float32's range either way). */
+const POW2 = Float64Array.from({ length: 2 * POW2_BIAS + 1 }, (_, i) => 2 ** (i - POW2_BIAS));
+
 /**
  * `psWeightComposite` with deterministic rounding fused into one pass over the weights (the
  * composite makes six; PS training runs it every step). Same values and gradients.
@@ -92,11 +97,28 @@ class PSWeight extends Function {
     const g = sign._flat();
     const w = allocate(shift.dtype, s.length);
     const dShift = allocate(shift.dtype, s.length);
-    for (let i = 0; i < s.length; i++) {
-      const p = 2 ** ste.roundHalfEven(s[i]!);
-      const sg = ste.signOf(ste.roundHalfEven(g[i]!));
-      w[i] = p * sg;
-      dShift[i] = sg * p * Math.LN2;
+    if (g instanceof Float32Array) {
+      // sign(round(g)) from the float32 bits, without a branch on the (random) signs: |g| > 0.5
+      // ⟺ magnitude bits > those of 0.5 (a tie rounds to even, 0); the sign bit gives ±1.
+      // Twice as fast as the generic loop on fc1's 1.2 M weights.
+      const gb = new Int32Array(g.buffer, g.byteOffset, g.length);
+      for (let i = 0; i < s.length; i++) {
+        const k = ste.roundHalfEven(s[i]!);
+        const p = k >= -POW2_BIAS && k <= POW2_BIAS ? POW2[k + POW2_BIAS]! : 2 ** k;
+        const b = gb[i]!;
+        const mag = b & 0x7fffffff;
+        let sg = ((HALF_BITS - mag) >>> 31) * (1 - 2 * (b >>> 31)) + 0; // + 0: no −0
+        if (mag > 0x7f800000) sg = NaN; // NaN sign stays NaN
+        w[i] = p * sg;
+        dShift[i] = sg * p * Math.LN2;
+      }
+    } else {
+      for (let i = 0; i < s.length; i++) {
+        const p = 2 ** ste.roundHalfEven(s[i]!);
+        const sg = ste.signOf(ste.roundHalfEven(g[i]!));
+        w[i] = p * sg;
+        dShift[i] = sg * p * Math.LN2;
+      }
     }
     ctx.dShift = dShift;
     return Tensor.fromData(w, shift.shape);

@@ -213,11 +213,18 @@ export class Tensor {
   /** Applies fn to every element in place. */
   _mapInPlace(op: string, fn: (x: number, i: number) => number): this {
     this._checkInPlace(op);
-    const d = this._v.data;
-    let k = 0;
-    forEachOffset(this._v.shape, this._v.stride, this._v.offset, (o) => {
-      d[o] = fn(d[o]!, k++);
-    });
+    const v = this._v;
+    const d = v.data;
+    if (isContiguousLayout(v.shape, v.stride)) {
+      // the common case (parameters, fresh tensors): one flat loop, no per-element offset callback
+      const n = this.numel();
+      for (let k = 0, o = v.offset; k < n; k++, o++) d[o] = fn(d[o]!, k);
+    } else {
+      let k = 0;
+      forEachOffset(v.shape, v.stride, v.offset, (o) => {
+        d[o] = fn(d[o]!, k++);
+      });
+    }
     this._bump();
     return this;
   }
@@ -251,6 +258,20 @@ export class Tensor {
   clamp_(min: number | null, max: number | null = null): this {
     const lo = min ?? -Infinity;
     const hi = max ?? Infinity;
+    const v = this._v;
+    if (isFloating(this.dtype) && lo <= hi && isContiguousLayout(v.shape, v.stride)) {
+      // hot in DeepShift-PS training (every shift, every step): a plain loop, no callback
+      this._checkInPlace('clamp_');
+      const d = v.data;
+      const end = v.offset + this.numel();
+      for (let o = v.offset; o < end; o++) {
+        const x = d[o]!;
+        if (x > hi) d[o] = hi;
+        else if (x < lo) d[o] = lo;
+      }
+      this._bump();
+      return this;
+    }
     return this._mapInPlace('clamp_', (x) => (x > hi ? hi : x < lo ? (lo > hi ? hi : lo) : x));
   }
   /**

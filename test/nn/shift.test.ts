@@ -322,11 +322,17 @@ describe('fused PS weight', () => {
     for (const dtype of ['float32', 'float64'] as const) {
       const gen = new Gen(7);
       const n = 257;
+      const special = 12;
       const shiftVals = Array.from({ length: n }, (_, i) =>
-        i < 6 ? [-2.5, -3.5, -0.5, 0, -14, -13.5][i]! : -14 * gen.uniform64(),
+        i < special
+          ? [-2.5, -3.5, -0.5, 0, -14, -13.5, -1, -2, -3, -4, -5, -6][i]!
+          : -14 * gen.uniform64(),
       );
+      // ties, ±0, NaN, the neighbours of ±0.5 in float32, the smallest subnormal, ±∞
       const signVals = Array.from({ length: n }, (_, i) =>
-        i < 6 ? [0.5, -0.5, 0, 1.5, -0.2, 0.7][i]! : 2 * gen.uniform64() - 1,
+        i < special
+          ? [0.5, -0.5, 0, 1.5, -0.2, 0.7, -0, NaN, 0.50000006, -0.49999997, 1e-45, -Infinity][i]!
+          : 2 * gen.uniform64() - 1,
       );
       const upstream = mk(
         Array.from({ length: n }, () => gen.uniform64() - 0.5),
