@@ -211,7 +211,8 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<EpochR
         `Train Epoch: ${epoch} [${seen}/${trainSet.length} (${((100 * step) / steps).toFixed(0)}%)]\tLoss: ${l.toFixed(6)}` +
         `  ${(seen / elapsed).toFixed(0)} img/s  ETA ${fmtTime((elapsed / step) * (steps - step))}`;
       if (tty) process.stdout.write(`\r${line}\x1b[K`);
-      if (step % interval === 0 || step === steps) {
+      // the first batch too: its loss shows the initialisation (the notebook logs batch 0)
+      if (step === 1 || step % interval === 0 || step === steps) {
         if (tty) process.stdout.write('\n');
         if (tty) appendFileSync(join(opts.outDir, 'log.txt'), line + '\n');
         else log(line);
