@@ -30,7 +30,8 @@ for (const dir of positionals) {
     readFileSync(join(dir, 'checkpoint.json'), 'utf8'),
   ) as { weights: string; experiment: string };
   copyFileSync(join(dir, weights), join(out, 'model.safetensors'));
-  if (experiment !== 'baseline') writeShiftReport(experiment, join(dir, weights), out);
+  // float baselines have no shift layers (their weights would only be crude-rounded)
+  if (!experiment.startsWith('baseline')) writeShiftReport(experiment, join(dir, weights), out);
   writeFileAtomic(
     join(out, 'accuracy.svg'),
     lineChartSvg({
