@@ -8,7 +8,7 @@
  * Thread counts: `BENCH_THREADS=1,2` (default "1,<available cores>").
  */
 import { availableParallelism } from 'node:os';
-import { manualSeed, noGrad, randint, randn, Tensor } from '../src/index.ts';
+import { manualSeed, randint, randn, Tensor } from '../src/index.ts';
 import { BaselineNet } from '../src/models/baseline.ts';
 import * as deepshift from '../src/models/deepshift.ts';
 import * as F from '../src/nn/functional.ts';
@@ -17,6 +17,7 @@ import { Adadelta } from '../src/optim/index.ts';
 import { getNumThreads, setNumThreads } from '../src/tensor/kernels/parallel.ts';
 import { DataLoader, mnist, Compose, Normalize, ToTensor } from '../src/data/index.ts';
 import { medianMs } from './util.ts';
+import { evaluate, loadMnist } from '../scripts/lib/trainer.ts';
 
 const BATCH = 64;
 
@@ -171,17 +172,14 @@ async function loadBatchMs(): Promise<number | null> {
 async function inferenceMs(): Promise<number | null> {
   let test;
   try {
-    const transform = new Compose([new ToTensor(), new Normalize(0.1307, 0.3081)]);
-    test = await mnist('test', { transform });
+    test = (await loadMnist()).test;
   } catch {
-    return null;
+    return null; // no MNIST files available
   }
   manualSeed(0);
-  const net = new BaselineNet().eval();
+  const net = new BaselineNet();
   const t0 = performance.now();
-  noGrad(() => {
-    for (const [x] of new DataLoader(test, { batchSize: 1000 })) net.forward(x);
-  });
+  evaluate(net, test, 1000); // what every epoch's test pass runs
   return performance.now() - t0;
 }
 
@@ -199,7 +197,7 @@ export async function benchTrainStep(): Promise<object[]> {
       const load = await loadBatchMs();
       r['load batch (MNIST)'] = load === null ? null : +load.toFixed(2);
       const inf = await inferenceMs();
-      r['infer test set 10k (baseline)'] = inf === null ? null : +inf.toFixed(0);
+      r['evaluate test set 10k (baseline, batch 1000 in slices of 64)'] = inf === null ? null : +inf.toFixed(0);
       byThreads[t] = r;
       await new Promise((res) => setImmediate(res));
     }

@@ -1,9 +1,10 @@
 /**
- * npm run evaluate -- --experiment NAME [--weights FILE.safetensors] [--test-batch-size 1000]
+ * npm run evaluate -- --experiment NAME [--weights FILE.safetensors | --init FILE.safetensors]
+ *   [--test-batch-size 1000]
  *   the experiment's model on the MNIST test set, in eval mode: with --weights, a trained run
  *   (e.g. docs/results/ps-tuned/model.safetensors); without, the model as the experiment builds it
  *   (for ps-tuned / q-tuned: the trained baseline just converted to shift layers, before any
- *   fine-tuning). Prints the notebook's test line.
+ *   fine-tuning; --init converts another BaselineNet state dict). Prints the notebook's test line.
  */
 import { parseArgs } from 'node:util';
 import { manualSeed, nn } from '../src/index.ts';
@@ -14,6 +15,7 @@ const { values } = parseArgs({
   options: {
     experiment: { type: 'string' },
     weights: { type: 'string' },
+    init: { type: 'string' },
     'test-batch-size': { type: 'string', default: '1000' },
   },
 });
@@ -26,7 +28,7 @@ if (!Number.isInteger(batch) || batch < 1) {
 }
 manualSeed(1);
 const exp = getExperiment(values.experiment);
-const model = exp.model();
+const model = exp.model({ init: values.weights ? null : values.init });
 if (values.weights) model.loadStateDict(nn.load(values.weights).tensors);
 const { test } = await loadMnist();
 const r = evaluate(model, test, batch);

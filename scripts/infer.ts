@@ -60,7 +60,7 @@ if (values.experiment || values.weights) {
     throw new Error('infer: --experiment and --weights go together');
   }
   manualSeed(1);
-  const model = getExperiment(values.experiment).model();
+  const model = getExperiment(values.experiment).model({ init: null });
   model.loadStateDict(nn.load(values.weights).tensors);
   const r = exportShiftModel(model, values.model);
   console.log(

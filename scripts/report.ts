@@ -66,7 +66,7 @@ for (const dir of positionals) {
 
 /** Per-layer shift histograms (SVG), zero-sign fractions and a markdown table of a DeepShift run. */
 function writeShiftReport(experiment: string, weightsPath: string, out: string): void {
-  const model = getExperiment(experiment).model();
+  const model = getExperiment(experiment).model({ init: null });
   model.loadStateDict(load(weightsPath).tensors);
   const stats = shiftStatistics(model);
   writeFileAtomic(join(out, 'shifts.json'), JSON.stringify(stats, null, 1) + '\n');

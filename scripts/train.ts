@@ -1,6 +1,7 @@
 /**
  * npm run train -- --experiment baseline [--epochs 5 --batch-size 64 --test-batch-size 1000
- *   --lr 1.0 --gamma 0.7 --seed 1 --train-limit N --test-limit N --out runs/NAME --resume]
+ *   --lr 1.0 --gamma 0.7 --seed 1 --train-limit N --test-limit N --out runs/NAME --resume
+ *   --init WEIGHTS.safetensors (ps-tuned / q-tuned: the BaselineNet weights to convert)]
  */
 import { parseArgs } from 'node:util';
 import { getExperiment } from './lib/experiments.ts';
@@ -19,6 +20,7 @@ const { values } = parseArgs({
     'test-limit': { type: 'string' },
     out: { type: 'string' },
     resume: { type: 'boolean', default: false },
+    init: { type: 'string' },
     'log-interval': { type: 'string' },
   },
 });
@@ -45,5 +47,6 @@ await train(exp, {
   testLimit: num('test-limit', values['test-limit']),
   outDir: values.out ?? `runs/${exp.name}`,
   resume: values.resume,
+  init: values.init,
   logInterval: num('log-interval', values['log-interval']),
 });

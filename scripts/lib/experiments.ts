@@ -1,7 +1,7 @@
 /** The notebook's experiments: model, optimizer and schedule at the notebook's settings. */
 import { BaselineNet } from '../../src/models/baseline.ts';
 import { CrudeNet, PSNet } from '../../src/models/deepshift.ts';
-import type { Module, Parameter } from '../../src/nn/index.ts';
+import type { Module } from '../../src/nn/index.ts';
 import { Adadelta, Adam, SGD, type Optimizer } from '../../src/optim/index.ts';
 import { convertToShift } from '../../src/nn/convert.ts';
 import { load } from '../../src/nn/serialization.ts';
@@ -16,14 +16,25 @@ export interface RunConfig {
   seed: number;
 }
 
+export interface ModelOptions {
+  init?: string | null;
+}
+
 export interface Experiment {
   name: string;
   title: string;
   /** Accuracy the notebook reports, in percent. */
   notebook: number;
   defaults: RunConfig;
-  model(): Module;
-  optimizer(params: Parameter[], cfg: RunConfig): Optimizer;
+  /**
+   * The network. Experiments that start from trained weights (ps-tuned, q-tuned) convert the
+   * file `init` (default: the experiment's `init`); `init: null` builds the same architecture
+   * from a freshly initialised network, for callers that load trained weights afterwards.
+   */
+  model(opts?: ModelOptions): Module;
+  /** Weights file (BaselineNet state dict) the model is converted from; `--init` overrides. */
+  init?: string;
+  optimizer(model: Module, cfg: RunConfig): Optimizer;
   /** Run by `npm start` (default true). */
   inMain?: boolean;
 }
@@ -44,7 +55,7 @@ export const experiments: Record<string, Experiment> = {
     notebook: 99.04,
     defaults: notebookDefaults,
     model: () => new BaselineNet(),
-    optimizer: (params, cfg) => new Adadelta(params, { lr: cfg.lr }),
+    optimizer: (model, cfg) => new Adadelta(model.parameters(), { lr: cfg.lr }),
   },
   'crude-q': {
     name: 'crude-q',
@@ -53,7 +64,7 @@ export const experiments: Record<string, Experiment> = {
     notebook: 96.14,
     defaults: { ...notebookDefaults, lr: 0.1 },
     model: () => new CrudeNet(),
-    optimizer: (params, cfg) => new SGD(params, { lr: cfg.lr, momentum: 0.9 }),
+    optimizer: (model, cfg) => new SGD(model.parameters(), { lr: cfg.lr, momentum: 0.9 }),
   },
   'baseline-long': {
     name: 'baseline-long',
@@ -61,7 +72,7 @@ export const experiments: Record<string, Experiment> = {
     notebook: 99.04,
     defaults: { ...notebookDefaults, epochs: 14 },
     model: () => new BaselineNet(),
-    optimizer: (params, cfg) => new Adadelta(params, { lr: cfg.lr }),
+    optimizer: (model, cfg) => new Adadelta(model.parameters(), { lr: cfg.lr }),
     inMain: false,
   },
   ps: {
@@ -70,22 +81,30 @@ export const experiments: Record<string, Experiment> = {
     notebook: 94.8,
     defaults: notebookDefaults,
     model: () => new PSNet({ weightBits: 5 }),
-    optimizer: (params, cfg) => new Adadelta(params, { lr: cfg.lr }),
+    optimizer: (model, cfg) => new Adadelta(model.parameters(), { lr: cfg.lr }),
   },
 };
 
 /** The trained baseline that the tuned DeepShift recipes start from (written by `npm run report`). */
 export const BASELINE_WEIGHTS = 'docs/results/baseline/model.safetensors';
 
-/** A BaselineNet with the trained baseline's weights, converted to DeepShift layers. */
-function convertedBaseline(shiftType: 'PS' | 'Q'): Module {
-  if (!existsSync(BASELINE_WEIGHTS)) {
-    throw new Error(
-      `${BASELINE_WEIGHTS} is missing: train the baseline first (npm run train -- --experiment baseline; npm run report -- runs/baseline)`,
-    );
-  }
+/**
+ * A BaselineNet converted to DeepShift layers: with the weights of `init` (a BaselineNet state
+ * dict: a trained baseline, or a DeepShift-Q run, whose float weights have the same names), or
+ * freshly initialised when `init` is null (architecture only).
+ */
+export function convertedBaseline(shiftType: 'PS' | 'Q', init: string | null): Module {
   const model = new BaselineNet();
-  model.loadStateDict(load(BASELINE_WEIGHTS).tensors);
+  if (init !== null) {
+    if (!existsSync(init)) {
+      throw new Error(
+        init === BASELINE_WEIGHTS
+          ? `${init} is missing: train the baseline first (npm run train -- --experiment baseline; npm run report -- runs/baseline)`
+          : `--init ${init}: no such file`,
+      );
+    }
+    model.loadStateDict(load(init).tensors);
+  }
   return convertToShift(model, { shiftType, weightBits: 5 }).model;
 }
 
@@ -96,8 +115,9 @@ experiments['ps-tuned'] = {
   notebook: 94.8,
   // Fine-tuning a trained network: three epochs (lr 1e-3, 7e-4, 4.9e-4) instead of five.
   defaults: { ...notebookDefaults, epochs: 3, lr: 1e-3 },
-  model: () => convertedBaseline('PS'),
-  optimizer: (params, cfg) => new Adam(params, { lr: cfg.lr }),
+  init: BASELINE_WEIGHTS,
+  model: (o) => convertedBaseline('PS', o?.init === undefined ? BASELINE_WEIGHTS : o.init),
+  optimizer: (model, cfg) => new Adam(model.parameters(), { lr: cfg.lr }),
   inMain: false,
 };
 
@@ -108,8 +128,9 @@ experiments['q-tuned'] = {
   notebook: 96.14,
   // Q keeps float weights (fc1's are ~0.01): Adam's ~lr-sized steps at 1e-3 would be 10 % moves.
   defaults: { ...notebookDefaults, epochs: 3, lr: 3e-4 },
-  model: () => convertedBaseline('Q'),
-  optimizer: (params, cfg) => new Adam(params, { lr: cfg.lr }),
+  init: BASELINE_WEIGHTS,
+  model: (o) => convertedBaseline('Q', o?.init === undefined ? BASELINE_WEIGHTS : o.init),
+  optimizer: (model, cfg) => new Adam(model.parameters(), { lr: cfg.lr }),
   inMain: false,
 };
 

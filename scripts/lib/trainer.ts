@@ -30,6 +30,8 @@ export interface TrainOptions extends RunConfig {
   trainLimit?: number;
   testLimit?: number;
   resume?: boolean;
+  /** Weights file a converted experiment (ps-tuned, q-tuned) starts from; default its `init`. */
+  init?: string;
   logInterval?: number;
   quiet?: boolean;
 }
@@ -118,6 +120,15 @@ function fmtTime(s: number): string {
 }
 
 /** Average NLL and accuracy on a dataset, in eval mode without a graph. */
+/**
+ * Images per forward pass in evaluation. The test loader's batches (the notebook's 1000) are
+ * forwarded in slices of this many: predictions do not depend on the batch (every kernel reduces
+ * within one image), and slices keep each activation array small enough (≤ 9.4 MB) for the
+ * allocator to reuse freed memory instead of paging in fresh 86–147 MB arrays per batch, which
+ * cost more than the arithmetic on this VM. Only the float rounding of the summed loss changes.
+ */
+export const EVAL_CHUNK = 64;
+
 export function evaluate(
   model: Module,
   data: TensorDataset,
@@ -127,12 +138,18 @@ export function evaluate(
   let loss = 0;
   let correct = 0;
   noGrad(() => {
-    for (const [x, y] of new DataLoader(data, { batchSize })) {
-      const out = model.forward(x);
-      loss += nllLoss(out, y, { reduction: 'sum' }).item();
-      const pred = out.argmax(1)._flat();
-      const t = y._flat();
-      for (let i = 0; i < t.length; i++) if (pred[i] === t[i]) correct++;
+    for (const [xb, yb] of new DataLoader(data, { batchSize })) {
+      const n = xb.shape[0]!;
+      for (let s = 0; s < n; s += EVAL_CHUNK) {
+        const len = Math.min(EVAL_CHUNK, n - s);
+        const x = len === n ? xb : xb.narrow(0, s, len);
+        const y = len === n ? yb : yb.narrow(0, s, len);
+        const out = model.forward(x);
+        loss += nllLoss(out, y, { reduction: 'sum' }).item();
+        const pred = out.argmax(1)._flat();
+        const t = y._flat();
+        for (let i = 0; i < t.length; i++) if (pred[i] === t[i]) correct++;
+      }
     }
   });
   return { loss: loss / data.length, correct, total: data.length };
@@ -152,8 +169,11 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<EpochR
     `${exp.title}: ${JSON.stringify({ ...opts, quiet: undefined })}, commit ${commitId()}, ${numThreads()} kernel thread(s), node ${process.version}`,
   );
   manualSeed(opts.seed);
-  const model = exp.model();
-  const optimizer: Optimizer = exp.optimizer(model.parameters(), opts);
+  if (opts.init !== undefined && exp.init === undefined) {
+    throw new Error(`--init: experiment '${exp.name}' does not start from trained weights`);
+  }
+  const model = exp.model({ init: opts.init });
+  const optimizer: Optimizer = exp.optimizer(model, opts);
   const scheduler = new lrScheduler.StepLR(optimizer, { stepSize: 1, gamma: opts.gamma });
   const shuffle = new Generator(opts.seed + 1);
   const loader = new DataLoader(trainSet, {

@@ -2,8 +2,13 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, readFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { train } from '../../scripts/lib/trainer.ts';
+import { EVAL_CHUNK, evaluate, train } from '../../scripts/lib/trainer.ts';
 import { getExperiment } from '../../scripts/lib/experiments.ts';
+import { BaselineNet } from '../../src/models/baseline.ts';
+import { TensorDataset } from '../../src/data/index.ts';
+import { manualSeed, noGrad, randn, tensor } from '../../src/index.ts';
+import { nllLoss } from '../../src/nn/functional.ts';
+import { save } from '../../src/nn/serialization.ts';
 
 const small = {
   epochs: 2,
@@ -63,5 +68,55 @@ describe('training loop', () => {
     await expect(train(other, { ...small, outDir: dir, resume: true })).rejects.toThrow(
       /belongs to experiment 'baseline'/,
     );
+  });
+});
+
+describe('evaluate', () => {
+  it('forwards a test batch in slices of EVAL_CHUNK with the predictions of one forward', () => {
+    manualSeed(5);
+    const n = 150;
+    const x = randn([n, 1, 28, 28]);
+    const labels = Int32Array.from({ length: n }, (_, i) => (i * 7) % 10);
+    const data = new TensorDataset(x._flat() as Float32Array, labels, [1, 28, 28]);
+    const model = new BaselineNet();
+    expect(EVAL_CHUNK).toBeLessThan(100); // the batches of 100 below are really sliced
+    const r = evaluate(model, data, 100);
+    // reference: the whole set in one forward
+    const ref = noGrad(() => {
+      const out = model.forward(x);
+      const y = tensor([...labels], { dtype: 'int32' });
+      const pred = out.argmax(1)._flat();
+      let correct = 0;
+      for (let i = 0; i < n; i++) if (pred[i] === labels[i]) correct++;
+      return { loss: nllLoss(out, y, { reduction: 'sum' }).item() / n, correct };
+    });
+    expect(r.total).toBe(n);
+    expect(r.correct).toBe(ref.correct);
+    expect(r.correct).toBeGreaterThan(0);
+    expect(r.loss).toBeCloseTo(ref.loss, 5);
+  });
+});
+
+describe('--init (experiments converted from trained weights)', () => {
+  it('ps-tuned converts the given weights; experiments without trained weights refuse --init', async () => {
+    manualSeed(9);
+    const dir = mkdtempSync(join(tmpdir(), 'sg-init-'));
+    const file = join(dir, 'base.safetensors');
+    save(new BaselineNet().stateDict(), file);
+    const exp = getExperiment('ps-tuned');
+    const h = await train(exp, { ...small, epochs: 1, lr: 1e-3, init: file, outDir: dir });
+    expect(h).toHaveLength(1);
+    expect(readFileSync(join(dir, 'log.txt'), 'utf8')).toContain(`"init":"${file}"`);
+    await expect(
+      train(exp, { ...small, epochs: 1, init: join(dir, 'missing.safetensors'), outDir: dir }),
+    ).rejects.toThrow(/--init .*missing\.safetensors: no such file/);
+    await expect(
+      train(getExperiment('baseline'), { ...small, epochs: 1, init: file, outDir: dir }),
+    ).rejects.toThrow(/experiment 'baseline' does not start from trained weights/);
+  });
+
+  it('init: null builds the architecture without reading any weights file', () => {
+    const m = getExperiment('q-tuned').model({ init: null });
+    expect([...m.namedParameters()].map(([k]) => k)).toContain('fc1.weight');
   });
 });
