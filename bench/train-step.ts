@@ -197,7 +197,8 @@ export async function benchTrainStep(): Promise<object[]> {
       const load = await loadBatchMs();
       r['load batch (MNIST)'] = load === null ? null : +load.toFixed(2);
       const inf = await inferenceMs();
-      r['evaluate test set 10k (baseline, batch 1000 in slices of 64)'] = inf === null ? null : +inf.toFixed(0);
+      r['evaluate test set 10k (baseline, batch 1000 in slices of 64)'] =
+        inf === null ? null : +inf.toFixed(0);
       byThreads[t] = r;
       await new Promise((res) => setImmediate(res));
     }
