@@ -30,6 +30,12 @@ export interface ConvGeometry {
   paddingMode: PaddingMode;
 }
 
+/** F.conv2d's options for a layer with this geometry. */
+export function convOptions(g: ConvGeometry): F.Conv2dOptions {
+  const { stride, padding, dilation, groups, paddingMode } = g;
+  return { stride, padding, dilation, groups, paddingMode };
+}
+
 export function convGeometry(
   layer: string,
   inChannels: number,
@@ -72,12 +78,13 @@ export interface Conv2dLayerOptions {
 export class Conv2d extends Module {
   weight: Parameter;
   bias: Parameter | null;
-  readonly kernelSize: [number, number];
-  readonly stride: [number, number];
-  readonly padding: [number, number];
-  readonly dilation: [number, number];
-  readonly groups: number;
-  readonly paddingMode: PaddingMode;
+  // The geometry as PyTorch exposes it (conv.stride, …), assigned from convGeometry().
+  declare readonly kernelSize: [number, number];
+  declare readonly stride: [number, number];
+  declare readonly padding: [number, number];
+  declare readonly dilation: [number, number];
+  declare readonly groups: number;
+  declare readonly paddingMode: PaddingMode;
 
   constructor(
     readonly inChannels: number,
@@ -87,12 +94,7 @@ export class Conv2d extends Module {
   ) {
     super();
     const g = convGeometry('Conv2d', inChannels, outChannels, kernelSize, opts);
-    this.kernelSize = g.kernelSize;
-    this.stride = g.stride;
-    this.padding = g.padding;
-    this.dilation = g.dilation;
-    this.groups = g.groups;
-    this.paddingMode = g.paddingMode;
+    Object.assign(this, g);
     const dtype = opts.dtype ?? 'float32';
     this.weight = new Parameter(
       empty([outChannels, inChannels / this.groups, ...this.kernelSize], dtype),
@@ -102,13 +104,7 @@ export class Conv2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return F.conv2d(x, this.weight, this.bias, {
-      stride: this.stride,
-      padding: this.padding,
-      dilation: this.dilation,
-      groups: this.groups,
-      paddingMode: this.paddingMode,
-    });
+    return F.conv2d(x, this.weight, this.bias, convOptions(this));
   }
 }
 

@@ -12,8 +12,7 @@ import type { PaddingMode } from '../tensor/kernels/conv2d.ts';
 import { empty } from './empty.ts';
 import { Module, Parameter } from './module.ts';
 import * as F from './functional.ts';
-import { convGeometry } from './layers.ts';
-import { resetLinearLike } from './layers.ts';
+import { convGeometry, convOptions, resetLinearLike } from './layers.ts';
 import { fixedPoint, type ShiftOptions } from './shift.ts';
 import * as ste from './ste.ts';
 import { layerFormat, shiftConv2dKernel, shiftLinearKernel } from './shift-kernel.ts';
@@ -105,12 +104,13 @@ export interface Conv2dShiftQOptions extends ShiftOptions {
 
 /** DeepShift-Q `Conv2dShiftQ`: F.conv2d with round2(W). */
 export class Conv2dShiftQ extends ShiftQBase {
-  readonly kernelSize: [number, number];
-  readonly stride: [number, number];
-  readonly padding: [number, number];
-  readonly dilation: [number, number];
-  readonly groups: number;
-  readonly paddingMode: PaddingMode;
+  // The geometry as PyTorch exposes it (conv.stride, …), assigned from convGeometry().
+  declare readonly kernelSize: [number, number];
+  declare readonly stride: [number, number];
+  declare readonly padding: [number, number];
+  declare readonly dilation: [number, number];
+  declare readonly groups: number;
+  declare readonly paddingMode: PaddingMode;
 
   constructor(
     readonly inChannels: number,
@@ -125,23 +125,12 @@ export class Conv2dShiftQ extends ShiftQBase {
       opts.bias ?? true,
       opts,
     );
-    this.kernelSize = g.kernelSize;
-    this.stride = g.stride;
-    this.padding = g.padding;
-    this.dilation = g.dilation;
-    this.groups = g.groups;
-    this.paddingMode = g.paddingMode;
+    Object.assign(this, g);
   }
 
   forward(x: Tensor): Tensor {
     const w = this.quantizedWeight();
-    const opts = {
-      stride: this.stride,
-      padding: this.padding,
-      dilation: this.dilation,
-      groups: this.groups,
-      paddingMode: this.paddingMode,
-    };
+    const opts = convOptions(this);
     if (this.useKernel) {
       const fmt = layerFormat(this.activationIntegerBits, this.activationFractionBits);
       return shiftConv2dKernel(
