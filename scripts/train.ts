@@ -1,7 +1,8 @@
 /**
  * npm run train -- --experiment baseline [--epochs 5 --batch-size 64 --test-batch-size 1000
  *   --lr 1.0 --gamma 0.7 --seed 1 --train-limit N --test-limit N --out runs/NAME --resume
- *   --init WEIGHTS.safetensors (ps-tuned / q-tuned: the BaselineNet weights to convert)]
+ *   --init WEIGHTS.safetensors (ps-tuned / q-tuned: the BaselineNet weights to convert)
+ *   --use-kernel (shift experiments: forward through the integer shift kernels in training)]
  */
 import { parseArgs } from 'node:util';
 import { getExperiment } from './lib/experiments.ts';
@@ -21,6 +22,7 @@ const { values } = parseArgs({
     out: { type: 'string' },
     resume: { type: 'boolean', default: false },
     init: { type: 'string' },
+    'use-kernel': { type: 'boolean', default: false },
     'log-interval': { type: 'string' },
   },
 });
@@ -48,5 +50,6 @@ await train(exp, {
   outDir: values.out ?? `runs/${exp.name}`,
   resume: values.resume,
   init: values.init,
+  useKernel: values['use-kernel'],
   logInterval: num('log-interval', values['log-interval']),
 });

@@ -32,6 +32,11 @@ export interface TrainOptions extends RunConfig {
   resume?: boolean;
   /** Weights file a converted experiment (ps-tuned, q-tuned) starts from; default its `init`. */
   init?: string;
+  /**
+   * Run the shift layers' forward through the integer shift kernels in training too (float
+   * backward), so the net trains on the arithmetic it is deployed with. Shift experiments only.
+   */
+  useKernel?: boolean;
   logInterval?: number;
   quiet?: boolean;
 }
@@ -173,6 +178,13 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<EpochR
     throw new Error(`--init: experiment '${exp.name}' does not start from trained weights`);
   }
   const model = exp.model({ init: opts.init });
+  if (opts.useKernel) {
+    const shiftLayers = [...model.modules()].filter((m) => 'useKernel' in m);
+    if (shiftLayers.length === 0) {
+      throw new Error(`--use-kernel: experiment '${exp.name}' has no shift layers`);
+    }
+    for (const m of shiftLayers) (m as Module & { useKernel: boolean }).useKernel = true;
+  }
   const optimizer: Optimizer = exp.optimizer(model, opts);
   const scheduler = new lrScheduler.StepLR(optimizer, { stepSize: 1, gamma: opts.gamma });
   const shuffle = new Generator(opts.seed + 1);

@@ -120,3 +120,31 @@ describe('--init (experiments converted from trained weights)', () => {
     expect([...m.namedParameters()].map(([k]) => k)).toContain('fc1.weight');
   });
 });
+
+describe('--use-kernel', () => {
+  it('trains the shift layers through the integer kernels; refused for a float network', async () => {
+    const exp = getExperiment('ps');
+    const run = (useKernel: boolean) =>
+      train(exp, {
+        ...small,
+        epochs: 1,
+        useKernel,
+        outDir: mkdtempSync(join(tmpdir(), 'sg-kernel-')),
+      });
+    const float = await run(false);
+    const kernel = await run(true);
+    // Same seed and data: the fixed-point forward changes the numbers only slightly.
+    expect(kernel[0]!.trainLoss).not.toBe(float[0]!.trainLoss);
+    expect(Math.abs(kernel[0]!.trainLoss - float[0]!.trainLoss)).toBeLessThan(
+      0.01 * float[0]!.trainLoss,
+    );
+    await expect(
+      train(getExperiment('baseline'), {
+        ...small,
+        epochs: 1,
+        useKernel: true,
+        outDir: mkdtempSync(join(tmpdir(), 'sg-kernel-')),
+      }),
+    ).rejects.toThrow(/--use-kernel: experiment 'baseline' has no shift layers/);
+  });
+});
