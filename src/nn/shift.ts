@@ -96,7 +96,6 @@ class PSWeight extends Function {
     const s = shift._flat();
     const g = sign._flat();
     const w = allocate(shift.dtype, s.length);
-    const dShift = allocate(shift.dtype, s.length);
     if (g instanceof Float32Array) {
       // sign(round(g)) from the float32 bits, without a branch on the (random) signs: |g| > 0.5
       // ⟺ magnitude bits > those of 0.5 (a tie rounds to even, 0); the sign bit gives ±1.
@@ -110,25 +109,29 @@ class PSWeight extends Function {
         let sg = ((HALF_BITS - mag) >>> 31) * (1 - 2 * (b >>> 31)) + 0; // + 0: no −0
         if (mag > 0x7f800000) sg = NaN; // NaN sign stays NaN
         w[i] = p * sg;
-        dShift[i] = sg * p * Math.LN2;
       }
     } else {
       for (let i = 0; i < s.length; i++) {
         const p = 2 ** ste.roundHalfEven(s[i]!);
         const sg = ste.signOf(ste.roundHalfEven(g[i]!));
         w[i] = p * sg;
-        dShift[i] = sg * p * Math.LN2;
       }
     }
-    ctx.dShift = dShift;
+    ctx.w = w;
     return Tensor.fromData(w, shift.shape);
   }
-  // dW/dshift = sign·2^shift·ln 2 (through the rounding STE); sign gets dL/dW unscaled (unsymGradMul)
+  // dW/dshift = sign·2^shift·ln 2 = W·ln 2 (through the rounding STE), rounded to the dtype as a
+  // stored factor would be; sign gets dL/dW unscaled (unsymGradMul). W itself is exact (±2^k or
+  // 0), so no array of factors is kept between forward and backward.
   static backward(ctx: Context, gW: Tensor) {
-    const d = ctx.dShift as TypedArray;
+    const w = ctx.w as TypedArray;
     const g = gW._flat();
     const gShift = allocate(gW.dtype, g.length);
-    for (let i = 0; i < g.length; i++) gShift[i] = g[i]! * d[i]!;
+    if (w instanceof Float32Array) {
+      for (let i = 0; i < g.length; i++) gShift[i] = g[i]! * Math.fround(w[i]! * Math.LN2);
+    } else {
+      for (let i = 0; i < g.length; i++) gShift[i] = g[i]! * (w[i]! * Math.LN2);
+    }
     return [Tensor.fromData(gShift, gW.shape), gW];
   }
 }
