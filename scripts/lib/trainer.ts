@@ -19,6 +19,10 @@ import {
   ToTensor,
   Compose,
   mnist,
+  normalizedFill,
+  randomTranslate,
+  MNIST_MEAN,
+  MNIST_STD,
   type TensorDataset,
 } from '../../src/data/index.ts';
 import { lrScheduler, type Optimizer, type OptimizerStateDict } from '../../src/optim/index.ts';
@@ -134,6 +138,9 @@ function fmtTime(s: number): string {
  */
 export const EVAL_CHUNK = 64;
 
+/** A black (0) pixel after the loader's ToTensor + Normalize: the border of a translated image. */
+const AUGMENT_FILL = normalizedFill(MNIST_MEAN, MNIST_STD);
+
 export function evaluate(
   model: Module,
   data: TensorDataset,
@@ -226,7 +233,11 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<EpochR
     let seen = 0;
     let lossSum = 0;
     let step = 0;
-    for (const [x, y] of loader) {
+    for (const [batch, y] of loader) {
+      // augmentation draws from the global generator, whose state every checkpoint keeps
+      const x = exp.augment
+        ? randomTranslate(batch, exp.augment.translate, AUGMENT_FILL, defaultGenerator)
+        : batch;
       optimizer.zeroGrad();
       const out = model.forward(x);
       const loss = nllLoss(out, y);

@@ -148,3 +148,31 @@ describe('--use-kernel', () => {
     ).rejects.toThrow(/--use-kernel: experiment 'baseline' has no shift layers/);
   });
 });
+
+describe('augmented experiments', () => {
+  it('shift each training batch from the checkpointed generator: same seed, same numbers, resumable', async () => {
+    manualSeed(11);
+    const dir = mkdtempSync(join(tmpdir(), 'sg-aug-'));
+    const file = join(dir, 'base.safetensors');
+    save(new BaselineNet().stateDict(), file);
+    const run = (name: string, extra: object = {}) =>
+      train(getExperiment(name), {
+        ...small,
+        lr: 3e-4,
+        init: file,
+        outDir: mkdtempSync(join(tmpdir(), 'sg-aug-')),
+        ...extra,
+      });
+    const strip = (h: Awaited<ReturnType<typeof run>>) =>
+      h.map(({ seconds: _s, msPerStep: _m, ...rest }) => rest);
+    const a = await run('q-tuned-aug');
+    const b = await run('q-tuned-aug');
+    expect(strip(b)).toEqual(strip(a));
+    const plain = await run('q-tuned');
+    expect(plain[0]!.trainLoss).not.toBe(a[0]!.trainLoss);
+    const out = mkdtempSync(join(tmpdir(), 'sg-aug-'));
+    await run('q-tuned-aug', { epochs: 1, outDir: out });
+    const c = await run('q-tuned-aug', { outDir: out, resume: true });
+    expect(strip(c)).toEqual(strip(a));
+  });
+});
