@@ -92,14 +92,6 @@ export const experiments: Record<string, Experiment> = {
 
 /** Experiment 1's trained weights (written by `npm run report -- runs/baseline`). */
 export const BASELINE_WEIGHTS = 'docs/results/baseline/model.safetensors';
-/** The augmented DeepShift-Q run that ps-tuned-aug converts (`npm run report -- runs/q-tuned-aug`). */
-export const Q_TUNED_AUG_WEIGHTS = 'docs/results/q-tuned-aug/model.safetensors';
-
-const makeFirst: Record<string, string> = {
-  [BASELINE_WEIGHTS]: 'npm run train -- --experiment baseline; npm run report -- runs/baseline',
-  [Q_TUNED_AUG_WEIGHTS]:
-    'npm run train -- --experiment q-tuned-aug; npm run report -- runs/q-tuned-aug',
-};
 
 /**
  * A BaselineNet converted to DeepShift layers: with the weights of `init` (a BaselineNet state
@@ -110,9 +102,10 @@ export function convertedBaseline(shiftType: 'PS' | 'Q', init: string | null): M
   const model = new BaselineNet();
   if (init !== null) {
     if (!existsSync(init)) {
-      const how = makeFirst[init];
       throw new Error(
-        how ? `${init} is missing: make it first (${how})` : `--init ${init}: no such file`,
+        init === BASELINE_WEIGHTS
+          ? `${init} is missing: train the baseline first (npm run train -- --experiment baseline; npm run report -- runs/baseline)`
+          : `--init ${init}: no such file`,
       );
     }
     model.loadStateDict(load(init).tensors);
@@ -173,18 +166,6 @@ experiments['q-tuned-aug'] = tunedExperiment(
   3e-4,
   'DeepShift-Q from the trained baseline, 5-bit shifts, Adam lr 3e-4, training images shifted by up to ±3 pixels',
   96.14,
-  TRANSLATE,
-);
-
-// PS's shift and sign hardly move under Adam at 1e-3 (ps-tuned): start PS from the Q-trained
-// weights, whose forward is already ±2^k (the conversion is exact), and fine-tune from there.
-experiments['ps-tuned-aug'] = tunedExperiment(
-  'ps-tuned-aug',
-  'PS',
-  Q_TUNED_AUG_WEIGHTS,
-  1e-3,
-  'DeepShift-PS from the q-tuned-aug network (P = round(log2|W|), S = sign(W)), 5-bit shifts, Adam lr 1e-3, training images shifted by up to ±3 pixels',
-  94.8,
   TRANSLATE,
 );
 
