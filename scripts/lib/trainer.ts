@@ -128,7 +128,6 @@ function fmtTime(s: number): string {
     : `${m}:${String(sec).padStart(2, '0')}`;
 }
 
-/** Average NLL and accuracy on a dataset, in eval mode without a graph. */
 /**
  * Images per forward pass in evaluation. The test loader's batches (the notebook's 1000) are
  * forwarded in slices of this many: predictions do not depend on the batch (every kernel reduces
@@ -141,6 +140,7 @@ export const EVAL_CHUNK = 64;
 /** A black (0) pixel after the loader's ToTensor + Normalize: the border of a translated image. */
 const AUGMENT_FILL = normalizedFill(MNIST_MEAN, MNIST_STD);
 
+/** Average NLL and accuracy on a dataset, in eval mode without a graph. */
 export function evaluate(
   model: Module,
   data: TensorDataset,

@@ -11,6 +11,7 @@
 import { Tensor } from '../tensor/tensor.ts';
 import { Generator, defaultGenerator } from '../tensor/random.ts';
 import { roundHalfEven } from '../nn/ste.ts';
+import { allocate } from '../tensor/dtype.ts';
 
 /** The value a 0 pixel has after ToTensor + Normalize(mean, std), in float32 steps. */
 export function normalizedFill(mean: number, std: number): number {
@@ -38,7 +39,7 @@ export function randomTranslate(
   }
   const [n, c, h, w] = x.shape as [number, number, number, number];
   const src = x.contiguous()._flat();
-  const out = new (src.constructor as Float32ArrayConstructor)(src.length);
+  const out = allocate(x.dtype, src.length);
   const maxDx = a * w;
   const maxDy = b * h;
   for (let i = 0; i < n; i++) {
