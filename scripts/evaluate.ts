@@ -28,6 +28,13 @@ if (!Number.isInteger(batch) || batch < 1) {
 }
 manualSeed(1);
 const exp = getExperiment(values.experiment);
+if (values.init !== undefined && (values.weights || exp.init === undefined)) {
+  throw new Error(
+    values.weights
+      ? 'evaluate: --init and --weights go separately (--weights loads a trained run as it is)'
+      : `evaluate: --init: experiment '${exp.name}' does not start from trained weights`,
+  );
+}
 const model = exp.model({ init: values.weights ? null : values.init });
 if (values.weights) model.loadStateDict(nn.load(values.weights).tensors);
 const { test } = await loadMnist();
