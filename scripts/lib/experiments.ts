@@ -99,6 +99,11 @@ export const BASELINE_WEIGHTS = 'docs/results/baseline/model.safetensors';
  * freshly initialised when `init` is null (architecture only).
  */
 export function convertedBaseline(shiftType: 'PS' | 'Q', init: string | null): Module {
+  return convertToShift(trainedBaseline(init), { shiftType, weightBits: 5 }).model;
+}
+
+/** A BaselineNet with the weights of `init` (see convertedBaseline), or fresh when null. */
+export function trainedBaseline(init: string | null): BaselineNet {
   const model = new BaselineNet();
   if (init !== null) {
     if (!existsSync(init)) {
@@ -110,27 +115,33 @@ export function convertedBaseline(shiftType: 'PS' | 'Q', init: string | null): M
     }
     model.loadStateDict(load(init).tensors);
   }
-  return convertToShift(model, { shiftType, weightBits: 5 }).model;
+  return model;
 }
 
-/** A DeepShift network converted from trained weights and fine-tuned with Adam for 3 epochs. */
+/**
+ * A network started from trained weights (converted to DeepShift layers, or kept float) and
+ * fine-tuned with Adam, by default for 3 epochs.
+ */
 function tunedExperiment(
   name: string,
-  shiftType: 'PS' | 'Q',
+  shiftType: 'PS' | 'Q' | 'float',
   init: string,
   lr: number,
   title: string,
   notebook: number,
   augment?: Experiment['augment'],
+  epochs = 3,
 ): Experiment {
+  const build = (file: string | null): Module =>
+    shiftType === 'float' ? trainedBaseline(file) : convertedBaseline(shiftType, file);
   return {
     name,
     title,
     notebook,
     // Fine-tuning a trained network: three epochs (lr, 0.7·lr, 0.49·lr) instead of five.
-    defaults: { ...notebookDefaults, epochs: 3, lr },
+    defaults: { ...notebookDefaults, epochs, lr },
     init,
-    model: (o) => convertedBaseline(shiftType, o?.init === undefined ? init : o.init),
+    model: (o) => build(o?.init === undefined ? init : o.init),
     optimizer: (model, cfg) => new Adam(model.parameters(), { lr: cfg.lr }),
     augment,
     inMain: false,
@@ -167,6 +178,18 @@ experiments['q-tuned-aug'] = tunedExperiment(
   'DeepShift-Q from the trained baseline, 5-bit shifts, Adam lr 3e-4, training images shifted by up to ±3 pixels',
   96.14,
   TRANSLATE,
+);
+
+// A stronger float start for the DeepShift fine-tunes: the baseline trained on, with translations.
+experiments['baseline-aug'] = tunedExperiment(
+  'baseline-aug',
+  'float',
+  BASELINE_WEIGHTS,
+  3e-4,
+  'Baseline CNN from the trained baseline, Adam lr 3e-4, 5 more epochs on images shifted by up to ±3 pixels',
+  99.04,
+  TRANSLATE,
+  5,
 );
 
 export function getExperiment(name: string): Experiment {
