@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { getNumThreads as numThreads } from '../../src/tensor/kernels/parallel.ts';
 import { manualSeed, defaultGenerator, Generator } from '../../src/tensor/random.ts';
 import { noGrad } from '../../src/autograd/grad-mode.ts';
+import { BufferArena } from '../../src/tensor/arena.ts';
 import { nllLoss } from '../../src/nn/functional.ts';
 import { save, load } from '../../src/nn/serialization.ts';
 import type { Module, StateDict } from '../../src/nn/index.ts';
@@ -149,6 +150,7 @@ export function evaluate(
   model.eval();
   let loss = 0;
   let correct = 0;
+  const arena = new BufferArena();
   noGrad(() => {
     for (const [xb, yb] of new DataLoader(data, { batchSize })) {
       const n = xb.shape[0]!;
@@ -156,11 +158,14 @@ export function evaluate(
         const len = Math.min(EVAL_CHUNK, n - s);
         const x = len === n ? xb : xb.narrow(0, s, len);
         const y = len === n ? yb : yb.narrow(0, s, len);
-        const out = model.forward(x);
-        loss += nllLoss(out, y, { reduction: 'sum' }).item();
-        const pred = out.argmax(1)._flat();
-        const t = y._flat();
-        for (let i = 0; i < t.length; i++) if (pred[i] === t[i]) correct++;
+        // every slice runs the same forward: its activations reuse the previous slice's buffers
+        arena.run(() => {
+          const out = model.forward(x);
+          loss += nllLoss(out, y, { reduction: 'sum' }).item();
+          const pred = out.argmax(1)._flat();
+          const t = y._flat();
+          for (let i = 0; i < t.length; i++) if (pred[i] === t[i]) correct++;
+        });
       }
     }
   });

@@ -25,7 +25,7 @@ export function isTensor(x: unknown): x is Tensor {
 
 /** Per-call state shared by forward and backward. Extra fields may be stored on it freely. */
 export class Context {
-  /** `needsInputGrad[i]`: argument i is a tensor that requires grad. */
+  /** `needsInputGrad[i]`: argument i is a tensor that requires grad (all false in noGrad). */
   needsInputGrad: boolean[] = [];
   private _saved: Tensor[] | null = [];
   private _versions: number[] = [];
@@ -101,8 +101,9 @@ export class Function {
   static apply<F extends FunctionClass>(this: F, ...args: ForwardArgs<F>): Tensor {
     const ctx = new Context();
     const needs = (args as unknown[]).map((a) => isTensor(a) && a.requiresGrad);
-    ctx.needsInputGrad = needs;
     const record = isGradEnabled() && needs.some(Boolean);
+    // as in PyTorch, no input needs a gradient when no graph is recorded (grad mode off)
+    ctx.needsInputGrad = record ? needs : needs.map(() => false);
     let out = noGrad(() => this.forward(ctx, ...(args as unknown[])));
     if (!isTensor(out)) throw new Error(`${this.name}.forward must return a Tensor`);
     if (record) {

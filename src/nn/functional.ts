@@ -155,7 +155,8 @@ class MaxPool2dFn extends Function {
   static forward(ctx: Context, x: Tensor, p: MaxPool2dParams): Tensor {
     const n = p.n * p.c * p.outH * p.outW;
     const y = alloc(x, n);
-    const argmax = new Int32Array(n);
+    // the indices only serve the backward
+    const argmax = ctx.needsInputGrad[0] ? (allocate('int32', n) as Int32Array) : null;
     maxPool2dForward(y, argmax, f(x), p);
     Object.assign(ctx, { p, argmax, inShape: x.shape });
     return Tensor.fromData(y, [p.n, p.c, p.outH, p.outW]);

@@ -15,9 +15,27 @@ export type ArrayFor<D extends DType> = D extends 'float32'
       ? Int32Array
       : Uint8Array;
 
+import { arenaBuffer } from './arena.ts';
+
 export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
 
+const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1 };
+
+/** A zero-filled array of n elements (from the running BufferArena, if any). */
 export function allocate(dtype: DType, n: number): TypedArray {
+  const shared = arenaBuffer(n * BYTES[dtype]);
+  if (shared !== null) {
+    switch (dtype) {
+      case 'float32':
+        return new Float32Array(shared, 0, n);
+      case 'float64':
+        return new Float64Array(shared, 0, n);
+      case 'int32':
+        return new Int32Array(shared, 0, n);
+      case 'bool':
+        return new Uint8Array(shared, 0, n);
+    }
+  }
   switch (dtype) {
     case 'float32':
       return new Float32Array(n);

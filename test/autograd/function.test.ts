@@ -101,6 +101,24 @@ describe('custom autograd.Function', () => {
     expect(c.grad).toBeNull();
   });
 
+  it('under noGrad, forward sees needsInputGrad all false (as PyTorch)', () => {
+    let seen: boolean[] = [];
+    class Peek extends autograd.Function {
+      static forward(ctx: Context, x: Tensor): Tensor {
+        seen = [...ctx.needsInputGrad];
+        return x.mul(2);
+      }
+      static backward(_ctx: Context, g: Tensor) {
+        return [g.mul(2)];
+      }
+    }
+    const x = tensor([1, 2], { requiresGrad: true });
+    Peek.apply(x);
+    expect(seen).toEqual([true]);
+    noGrad(() => Peek.apply(x));
+    expect(seen).toEqual([false]);
+  });
+
   it('records nothing when no input requires grad or under noGrad', () => {
     const c = tensor([1, 2]);
     expect(Cube.apply(c).gradFn).toBeNull();

@@ -5,6 +5,7 @@ import {
   reluBackward,
   reluForward,
 } from '../../src/tensor/kernels/elementwise.ts';
+import { getNumThreads, poolStatus, setNumThreads } from '../../src/tensor/kernels/parallel.ts';
 
 describe('relu', () => {
   it('forward clamps at zero and keeps NaN (torch.relu)', () => {
@@ -56,6 +57,34 @@ describe('relu', () => {
     reluForward(y32, r, r.length);
     reluForward(y64, Float64Array.from(r), r.length);
     expect(Array.from(y32)).toEqual(Array.from(y64));
+  });
+
+  it('forward on shared arrays (threaded): the same bits for 1 and 2 threads, float32 and float64', () => {
+    const before = getNumThreads();
+    try {
+      for (const Arr of [Float32Array, Float64Array]) {
+        const shared = (n: number) =>
+          Arr === Float32Array
+            ? new Float32Array(new SharedArrayBuffer(4 * n))
+            : new Float64Array(new SharedArrayBuffer(8 * n));
+        const n = 3 * 65536 + 123; // four chunks, the last one short
+        const x = shared(n);
+        for (let i = 0; i < n; i++) x[i] = i % 1000 === 7 ? NaN : Math.sin(i * 12.9898) * 3;
+        x[5] = -0;
+        const ref = new Arr(n);
+        for (let i = 0; i < n; i++) ref[i] = x[i]! <= 0 ? 0 : x[i]!;
+        for (const threads of [1, 2]) {
+          setNumThreads(threads);
+          const y = shared(n);
+          reluForward(y, x, n);
+          expect(y).toEqual(ref);
+          expect(Object.is(y[5], 0)).toBe(true);
+        }
+      }
+      expect(poolStatus()).toEqual({ workers: 1, broken: false });
+    } finally {
+      setNumThreads(before);
+    }
   });
 
   it('float32 kernels respect subarray offsets', () => {

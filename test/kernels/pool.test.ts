@@ -8,6 +8,7 @@ import {
 } from '../../src/tensor/kernels/pool.ts';
 import { goldenCases, nums } from '../helpers/fixtures.ts';
 import { rng } from '../helpers/random.ts';
+import { getNumThreads, poolStatus, setNumThreads } from '../../src/tensor/kernels/parallel.ts';
 
 /** Exact equality (−0 equals +0; a NaN must be NaN on both sides). */
 const exact = { atol: 0, rtol: 0 };
@@ -60,12 +61,18 @@ describe('maxPool2dForward vs maxPool2dForwardNaive', () => {
     return x;
   }
 
-  /** maxPool2dForward and the naive kernel on one input: identical values and indices. */
+  /**
+   * maxPool2dForward and the naive kernel on one input: identical values and indices; without
+   * indices (inference), the same values.
+   */
   function runBoth(x: Float32Array | Float64Array, p: MaxPool2dParams) {
     const a = run(x, p);
     const b = run(x, p, maxPool2dForwardNaive);
     expect(a.y).toBeAllClose(b.y, exact);
     expect(a.idx).toBeAllClose(b.idx, exact);
+    const values = new Float64Array(a.y.length);
+    maxPool2dForward(values, null, x, p);
+    expect(values).toBeAllClose(a.y, exact);
     return a;
   }
 
@@ -73,6 +80,33 @@ describe('maxPool2dForward vs maxPool2dForwardNaive', () => {
     const p = maxPool2dParams([64, 64, 24, 24], 2);
     expect([p.outH, p.outW]).toEqual([12, 12]);
     runBoth(input(64 * 64 * 24 * 24, rng(1)), p);
+  });
+
+  it('without indices on shared arrays (threaded): the same values for 1 and 2 threads', () => {
+    const before = getNumThreads();
+    try {
+      for (const shape of [
+        [64, 64, 24, 24],
+        [3, 70, 7, 9], // several chunks, the last one short; odd sizes drop a row and a column
+      ]) {
+        for (const k of [2, 3]) {
+          const p = maxPool2dParams(shape, k);
+          const n = shape.reduce((a, b) => a * b, 1);
+          const x = new Float32Array(new SharedArrayBuffer(4 * n));
+          x.set(input(n, rng(k + n)));
+          const ref = run(x, p, maxPool2dForwardNaive).y;
+          for (const threads of [1, 2]) {
+            setNumThreads(threads);
+            const y = new Float32Array(new SharedArrayBuffer(4 * ref.length));
+            maxPool2dForward(y, null, x, p);
+            expect(y).toBeAllClose(ref, exact);
+          }
+        }
+      }
+      expect(poolStatus()).toEqual({ workers: 1, broken: false });
+    } finally {
+      setNumThreads(before);
+    }
   });
 
   it('fast path on odd sizes, float32, floor and ceil mode', () => {

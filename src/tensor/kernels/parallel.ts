@@ -203,7 +203,9 @@ export function parallelFor(name: string, args: TaskArgs, nChunks: number): void
 
 // ------------------------------------------------------------------- shared scratch memory
 
-const isShared = (a: ArrayBufferView): boolean => a.buffer instanceof SharedArrayBuffer;
+/** The array lives in shared memory (the workers see it without a copy). */
+export const isSharedArray = (a: ArrayBufferView): boolean => a.buffer instanceof SharedArrayBuffer;
+const isShared = isSharedArray;
 
 const scratch = new Map<string, Float64Array>();
 

@@ -13,6 +13,7 @@
 // dW=2) gives -inf and index -1, which the backward skips; PyTorch leaves an unspecified index there.
 
 import type { FloatArray } from './types.ts';
+import { isSharedArray, parallelFor, registerTask, threadsFor } from './parallel.ts';
 
 type Pair = number | readonly [number, number];
 
@@ -127,7 +128,7 @@ export function maxPool2dParams(
 /** Reference: the obvious loop over every window position, skipping padded ones. */
 export function maxPool2dForwardNaive(
   y: FloatArray,
-  argmax: Int32Array,
+  argmax: Int32Array | null,
   x: FloatArray,
   p: MaxPool2dParams,
 ): void {
@@ -155,18 +156,20 @@ export function maxPool2dForwardNaive(
           }
         }
         y[yo + oh * outW + ow] = max;
-        argmax[yo + oh * outW + ow] = idx;
+        if (argmax !== null) argmax[yo + oh * outW + ow] = idx;
       }
     }
   }
 }
 
-// kernel 2, stride 2, no padding, dilation 1, every window complete (the training shape).
+// kernel 2, stride 2, no padding, dilation 1, every window complete (the training shape);
+// planes [p0, p1).
 function maxPool2dForwardK2S2(
   y: FloatArray,
   argmax: Int32Array,
   x: FloatArray,
-  planes: number,
+  p0: number,
+  p1: number,
   h: number,
   w: number,
   outH: number,
@@ -174,7 +177,7 @@ function maxPool2dForwardK2S2(
 ): void {
   const hw = h * w;
   const ohw = outH * outW;
-  for (let pl = 0; pl < planes; pl++) {
+  for (let pl = p0; pl < p1; pl++) {
     const xo = pl * hw;
     let o = pl * ohw;
     for (let oh = 0; oh < outH; oh++) {
@@ -205,16 +208,49 @@ function maxPool2dForwardK2S2(
   }
 }
 
+// The same without indices (inference): the same comparisons, so the same maxima.
+function maxPool2dForwardK2S2Values(
+  y: FloatArray,
+  x: FloatArray,
+  p0: number,
+  p1: number,
+  h: number,
+  w: number,
+  outH: number,
+  outW: number,
+): void {
+  const hw = h * w;
+  const ohw = outH * outW;
+  for (let pl = p0; pl < p1; pl++) {
+    const xo = pl * hw;
+    let o = pl * ohw;
+    for (let oh = 0; oh < outH; oh++) {
+      let i = xo + 2 * oh * w;
+      for (let ow = 0; ow < outW; ow++, o++, i += 2) {
+        let m = x[i]!;
+        const b = x[i + 1]!;
+        if (b > m || b !== b) m = b;
+        const c = x[i + w]!;
+        if (c > m || c !== c) m = c;
+        const d = x[i + w + 1]!;
+        if (d > m || d !== d) m = d;
+        y[o] = m;
+      }
+    }
+  }
+}
+
 // Any parameters: clamp each window to the input once, then scan.
 function maxPool2dForwardGeneral(
   y: FloatArray,
-  argmax: Int32Array,
+  argmax: Int32Array | null,
   x: FloatArray,
   p: MaxPool2dParams,
+  p0: number,
+  p1: number,
 ): void {
   const { h, w, kH, kW, sH, sW, padH, padW, dH, dW, outH, outW } = p;
-  const planes = p.n * p.c;
-  for (let pl = 0; pl < planes; pl++) {
+  for (let pl = p0; pl < p1; pl++) {
     const xo = pl * h * w;
     let o = pl * outH * outW;
     for (let oh = 0; oh < outH; oh++) {
@@ -238,39 +274,68 @@ function maxPool2dForwardGeneral(
           }
         }
         y[o] = max;
-        argmax[o] = idx;
+        if (argmax !== null) argmax[o] = idx;
       }
     }
   }
 }
 
+const isK2S2 = (p: MaxPool2dParams): boolean =>
+  p.kH === 2 &&
+  p.kW === 2 &&
+  p.sH === 2 &&
+  p.sW === 2 &&
+  p.padH === 0 &&
+  p.padW === 0 &&
+  p.dH === 1 &&
+  p.dW === 1 &&
+  2 * p.outH <= p.h &&
+  2 * p.outW <= p.w;
+
+// planes [p0, p1) of the forward
+function forwardPlanes(
+  y: FloatArray,
+  argmax: Int32Array | null,
+  x: FloatArray,
+  p: MaxPool2dParams,
+  p0: number,
+  p1: number,
+): void {
+  const { h, w, outH, outW } = p;
+  if (!isK2S2(p)) maxPool2dForwardGeneral(y, argmax, x, p, p0, p1);
+  else if (argmax === null) maxPool2dForwardK2S2Values(y, x, p0, p1, h, w, outH, outW);
+  else maxPool2dForwardK2S2(y, argmax, x, p0, p1, h, w, outH, outW);
+}
+
+/** Planes per chunk of the threaded forward (fixed, so any thread count does the same work). */
+const POOL_CHUNK = 64;
+
+registerTask('pool.forward', (a, c) => {
+  const p = a[2] as MaxPool2dParams;
+  const p0 = c * POOL_CHUNK;
+  forwardPlanes(a[0], null, a[1], p, p0, Math.min(p0 + POOL_CHUNK, p.n * p.c));
+});
+
 /**
- * y[n,c,oh,ow] = max over the window; argmax = flat ih*W+iw of the chosen element in its plane.
- * Same result as {@link maxPool2dForwardNaive}; kernel 2 / stride 2 / no padding takes a fast path.
+ * y[n,c,oh,ow] = max over the window; argmax = flat ih*W+iw of the chosen element in its plane,
+ * or null when no backward follows (inference). Same result as {@link maxPool2dForwardNaive};
+ * kernel 2 / stride 2 / no padding takes a fast path.
  */
 export function maxPool2dForward(
   y: FloatArray,
-  argmax: Int32Array,
+  argmax: Int32Array | null,
   x: FloatArray,
   p: MaxPool2dParams,
 ): void {
-  const { h, w, outH, outW } = p;
-  if (
-    p.kH === 2 &&
-    p.kW === 2 &&
-    p.sH === 2 &&
-    p.sW === 2 &&
-    p.padH === 0 &&
-    p.padW === 0 &&
-    p.dH === 1 &&
-    p.dW === 1 &&
-    2 * outH <= h &&
-    2 * outW <= w
-  ) {
-    maxPool2dForwardK2S2(y, argmax, x, p.n * p.c, h, w, outH, outW);
-  } else {
-    maxPool2dForwardGeneral(y, argmax, x, p);
+  const planes = p.n * p.c;
+  const chunks = Math.ceil(planes / POOL_CHUNK);
+  // threaded only without indices and on arrays already in shared memory (inference in a
+  // BufferArena): copying them to shared memory would cost what the second thread saves
+  if (argmax === null && isSharedArray(x) && isSharedArray(y) && threadsFor(chunks) > 1) {
+    parallelFor('pool.forward', [y, x, p], chunks);
+    return;
   }
+  forwardPlanes(y, argmax, x, p, 0, planes);
 }
 
 /**

@@ -5,6 +5,8 @@ import { COUNT, DONE, FAILED, GEN, NEXT, READY, getTask, markWorkerThread } from
 import './conv2d.ts';
 import './gemm.ts';
 import './winograd.ts';
+import './pool.ts';
+import './elementwise.ts';
 
 const { ctrl, errBuf, port } = workerData as {
   ctrl: Int32Array;
