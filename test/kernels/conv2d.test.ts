@@ -7,6 +7,8 @@ import {
   conv2dBackwardWeight,
   conv2dBackwardWeightNaive,
   conv2dForward,
+  conv2dForwardDirect3x3,
+  conv2dForwardIm2col,
   conv2dForwardNaive,
   conv2dParams,
 } from '../../src/tensor/kernels/conv2d.ts';
@@ -85,6 +87,41 @@ describe('conv2d tuned vs naive', () => {
     const gx = new Float64Array(9);
     conv2dBackwardInput(gx, Float64Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]), w2, p);
     expect(Array.from(gx)).toEqual([5, 6, 4, 8, 9, 7, 2, 3, 1]);
+  });
+
+  it('direct 3×3 (one input channel) has the bits of the im2col path, zero sums included', () => {
+    const p = conv2dParams([3, 1, 10, 12], [5, 1, 3, 3]);
+    const r = rng(11);
+    for (const [, C] of dtypes) {
+      // a third of the inputs are ±0 so that some windows sum to a signed zero
+      const x = new C(3 * 10 * 12).map(() => {
+        const u = r();
+        return u < 0.15 ? 0 : u < 0.3 ? -0 : u * 4 - 2;
+      });
+      x.fill(0, 0, 10 * 12); // image 0 all +0: every product is a signed zero
+      // channel 0's weights all ≤ −0: on image 0, nine −0 products
+      const w = new C(5 * 9).map((_, i) => (i % 7 === 0 ? -0 : r() - (i < 9 ? 1.5 : 0.5)));
+      const bias = new C(5);
+      bias.set([0.5, -1, 0, -0, 2]);
+      for (const b of [null, bias]) {
+        const ySize = 3 * 5 * 8 * 10;
+        const y1 = new C(ySize).fill(NaN);
+        const y2 = new C(ySize).fill(NaN);
+        conv2dForwardDirect3x3(y1, x, w, b, p);
+        conv2dForwardIm2col(y2, x, w, b, p);
+        for (let i = 0; i < ySize; i++) expect(Object.is(y1[i], y2[i]), `y[${i}]`).toBe(true);
+        if (b === null) expect(Object.is(y2[0], 0)).toBe(true); // +0, though products are −0
+      }
+    }
+    expect(() =>
+      conv2dForwardDirect3x3(
+        new Float32Array(1),
+        new Float32Array(1),
+        new Float32Array(1),
+        null,
+        conv2dParams([1, 1, 5, 5], [1, 1, 3, 3], { padding: 1 }),
+      ),
+    ).toThrow(/conv2dForwardDirect3x3/);
   });
 
   it('training shapes (conv1 1→32, conv2 32→64 on 26×26) at batch 2, float32', () => {

@@ -71,6 +71,7 @@ describe('thread pool: results are bit-identical for 1 and 2 threads', () => {
     { x: [7, 4, 10, 9], w: [6, 2, 3, 3], o: { groups: 2, stride: 2, padding: 1 } }, // im2col
     { x: [5, 3, 6, 6], w: [8, 3, 1, 1], o: {} }, // pointwise
     { x: [70, 8, 6, 6], w: [8, 8, 3, 3], o: {} }, // more than 16 weight chunks
+    { x: [9, 1, 12, 12], w: [8, 1, 3, 3], o: {} }, // direct 3×3 forward (one input channel)
   ];
   for (const [dt, C] of dtypes) {
     convShapes.forEach((s, si) => {

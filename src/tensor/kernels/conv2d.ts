@@ -359,6 +359,10 @@ export function conv2dForward(
   b: FloatArray | null,
   p: Conv2dParams,
 ): void {
+  if (direct3x3Shape(p)) {
+    conv2dForwardDirect3x3(y, x, w, b, p);
+    return;
+  }
   if (conv2dAlgorithm(p, 'forward') === 'winograd') {
     const u = winogradWeightScratch('conv.u', p.cOut, p.cIn);
     winogradWeights(u, w, p.cOut, p.cIn, false);
@@ -407,6 +411,98 @@ export function conv2dBackwardWeight(
     return;
   }
   conv2dBackwardWeightIm2col(gw, gy, x, p);
+}
+
+// ------------------------------------------------------------- direct 3×3, one input channel
+//
+// The first layer of an MNIST net (1 → 32 channels, 3×3): im2col's GEMM has depth 9, so its
+// micro-kernel spends its time on call overhead. Here each output is one expression over the 3×3
+// window, with the window's left two columns carried from the previous output, summed in float64
+// in im2col's order (i, j row-major, from 0) and the bias added last, so the results are
+// bit-identical to the im2col path (tested), ~1.8× faster.
+
+function direct3x3Shape(p: Conv2dParams): boolean {
+  return (
+    p.cIn === 1 &&
+    p.groups === 1 &&
+    p.kh === 3 &&
+    p.kw === 3 &&
+    p.strideH === 1 &&
+    p.strideW === 1 &&
+    p.dilH === 1 &&
+    p.dilW === 1 &&
+    p.padH === 0 &&
+    p.padW === 0
+  );
+}
+
+// image i of y [n, cOut, outH, outW] from x [n, 1, h, w], w [cOut, 1, 3, 3]
+function directImage(
+  y: FloatArray,
+  x: FloatArray,
+  w: FloatArray,
+  b: FloatArray | null,
+  p: Conv2dParams,
+  i: number,
+): void {
+  const { cOut, h, outH, outW } = p;
+  const W = p.w;
+  const xo = i * h * W;
+  for (let o = 0; o < cOut; o++) {
+    const q = o * 9;
+    // prettier-ignore
+    const w0 = w[q]!, w1 = w[q + 1]!, w2 = w[q + 2]!, w3 = w[q + 3]!, w4 = w[q + 4]!,
+      w5 = w[q + 5]!, w6 = w[q + 6]!, w7 = w[q + 7]!, w8 = w[q + 8]!;
+    const bias = b === null ? 0 : b[o]!;
+    let yo = (i * cOut + o) * outH * outW;
+    for (let r = 0; r < outH; r++) {
+      const i0 = xo + r * W;
+      const i1 = i0 + W;
+      const i2 = i1 + W;
+      // prettier-ignore
+      let a0 = x[i0]!, a1 = x[i0 + 1]!, b0 = x[i1]!, b1 = x[i1 + 1]!, c0 = x[i2]!, c1 = x[i2 + 1]!;
+      for (let c = 2; c < outW + 2; c++) {
+        const a2 = x[i0 + c]!;
+        const b2 = x[i1 + c]!;
+        const c2 = x[i2 + c]!;
+        // 0 + …: the GEMM's accumulator starts at +0, which decides the sign of a zero sum
+        // prettier-ignore
+        const s = 0 + w0 * a0 + w1 * a1 + w2 * a2 + w3 * b0 + w4 * b1 + w5 * b2 + w6 * c0 + w7 * c1 + w8 * c2;
+        y[yo++] = b === null ? s : s + bias;
+        a0 = a1;
+        a1 = a2;
+        b0 = b1;
+        b1 = b2;
+        c0 = c1;
+        c1 = c2;
+      }
+    }
+  }
+}
+
+registerTask('conv2d.direct', (a, i) => {
+  directImage(a[0], a[1], a[2], a[3], a[4], i);
+});
+
+/** `conv2dForward` for one input channel, 3×3, stride 1, no padding (see above). */
+export function conv2dForwardDirect3x3(
+  y: FloatArray,
+  x: FloatArray,
+  w: FloatArray,
+  b: FloatArray | null,
+  p: Conv2dParams,
+): void {
+  if (!direct3x3Shape(p))
+    throw new Error('conv2dForwardDirect3x3: not a 1-channel 3×3 stride-1 unpadded convolution');
+  const { n } = p;
+  if (threadsFor(n) <= 1) {
+    for (let i = 0; i < n; i++) directImage(y, x, w, b, p, i);
+    return;
+  }
+  const ys = sharedOutput('conv.y', y, n * p.cOut * p.outH * p.outW);
+  const xs = sharedInput('conv.x', x, n * p.h * p.w);
+  parallelFor('conv2d.direct', [ys, xs, w, b, p], n);
+  finishOutput(y, ys);
 }
 
 // ------------------------------------------------------------------------------- im2col path
