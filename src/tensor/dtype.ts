@@ -3,6 +3,8 @@
  * labels and indices (PyTorch uses int64 there; JavaScript typed arrays make int32 the natural
  * choice and every index here fits), `bool` holds comparison results.
  */
+import { arenaBuffer } from './arena.ts';
+
 export type DType = 'float32' | 'float64' | 'int32' | 'bool';
 
 export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
@@ -14,8 +16,6 @@ export type ArrayFor<D extends DType> = D extends 'float32'
     : D extends 'int32'
       ? Int32Array
       : Uint8Array;
-
-import { arenaBuffer } from './arena.ts';
 
 export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
 
