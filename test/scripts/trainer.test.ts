@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { EVAL_CHUNK, evaluate, train } from '../../scripts/lib/trainer.ts';
 import { getExperiment } from '../../scripts/lib/experiments.ts';
 import { BaselineNet } from '../../src/models/baseline.ts';
+import { CrudeNet, PSNet, QNet } from '../../src/models/deepshift.ts';
+import type { Module } from '../../src/nn/index.ts';
 import { TensorDataset } from '../../src/data/index.ts';
 import { manualSeed, noGrad, randn, tensor } from '../../src/index.ts';
 import { nllLoss } from '../../src/nn/functional.ts';
@@ -72,29 +74,37 @@ describe('training loop', () => {
 });
 
 describe('evaluate', () => {
-  it('forwards a test batch in slices of EVAL_CHUNK with the predictions of one forward', () => {
-    manualSeed(5);
-    const n = 150;
-    const x = randn([n, 1, 28, 28]);
-    const labels = Int32Array.from({ length: n }, (_, i) => (i * 7) % 10);
-    const data = new TensorDataset(x._flat() as Float32Array, labels, [1, 28, 28]);
-    const model = new BaselineNet();
-    expect(EVAL_CHUNK).toBeLessThan(100); // the batches of 100 below are really sliced
-    const r = evaluate(model, data, 100);
-    // reference: the whole set in one forward
-    const ref = noGrad(() => {
-      const out = model.forward(x);
-      const y = tensor([...labels], { dtype: 'int32' });
-      const pred = out.argmax(1)._flat();
-      let correct = 0;
-      for (let i = 0; i < n; i++) if (pred[i] === labels[i]) correct++;
-      return { loss: nllLoss(out, y, { reduction: 'sum' }).item() / n, correct };
+  const nets: [string, () => Module][] = [
+    ['BaselineNet', () => new BaselineNet()],
+    ['CrudeNet', () => new CrudeNet()],
+    ['PSNet', () => new PSNet({ weightBits: 5 })],
+    ['QNet', () => new QNet({ weightBits: 5 })],
+  ];
+  for (const [name, make] of nets) {
+    it(`${name}: slices of EVAL_CHUNK in a BufferArena give the predictions of one plain forward`, () => {
+      manualSeed(5);
+      const n = 150;
+      const x = randn([n, 1, 28, 28]);
+      const labels = Int32Array.from({ length: n }, (_, i) => (i * 7) % 10);
+      const data = new TensorDataset(x._flat() as Float32Array, labels, [1, 28, 28]);
+      const model = make();
+      expect(EVAL_CHUNK).toBeLessThan(100); // the batches of 100 below are really sliced
+      const r = evaluate(model, data, 100);
+      // reference: the whole set in one forward
+      const ref = noGrad(() => {
+        const out = model.forward(x);
+        const y = tensor([...labels], { dtype: 'int32' });
+        const pred = out.argmax(1)._flat();
+        let correct = 0;
+        for (let i = 0; i < n; i++) if (pred[i] === labels[i]) correct++;
+        return { loss: nllLoss(out, y, { reduction: 'sum' }).item() / n, correct };
+      });
+      expect(r.total).toBe(n);
+      expect(r.correct).toBe(ref.correct);
+      expect(r.correct).toBeGreaterThan(0);
+      expect(r.loss).toBeCloseTo(ref.loss, 5);
     });
-    expect(r.total).toBe(n);
-    expect(r.correct).toBe(ref.correct);
-    expect(r.correct).toBeGreaterThan(0);
-    expect(r.loss).toBeCloseTo(ref.loss, 5);
-  });
+  }
 });
 
 describe('--init (experiments converted from trained weights)', () => {
