@@ -10,7 +10,8 @@
  * a 5.5 MB ReLU output cost 16 ms instead of 3 ms; a run of the arena touches no new memory.
  *
  * The contract: a tensor created inside `run` is valid only until the next `run` of the same
- * arena: reduce what you need to plain numbers (or copy it out) before `run` returns.
+ * arena: reduce what you need to plain numbers (or copy it out) before `run` returns, and a
+ * module run inside must not keep a tensor of its forward for a later call (none here does).
  * `evaluate` is the user: it sums the losses and counts the correct predictions inside each run.
  */
 
@@ -35,6 +36,7 @@ export class BufferArena {
     return this.slots.reduce((s, b) => s + b.byteLength, 0);
   }
 
+  /** The next buffer of this run (called by `allocate` through `arenaBuffer`). */
   take(bytes: number): SharedArrayBuffer {
     const k = this.next++;
     let b = this.slots[k];
