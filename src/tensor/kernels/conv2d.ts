@@ -311,7 +311,8 @@ function isPointwise(p: Conv2dParams): boolean {
 /** Smallest channel count (each side) for which the Winograd path is used. */
 export const WINOGRAD_MIN_CHANNELS = 8;
 
-function winogradShape(p: Conv2dParams): boolean {
+/** A 3×3 kernel at stride 1, dilation 1, one group: the shape of the specialised kernels. */
+function plain3x3(p: Conv2dParams): boolean {
   return (
     p.kh === 3 &&
     p.kw === 3 &&
@@ -319,7 +320,13 @@ function winogradShape(p: Conv2dParams): boolean {
     p.strideW === 1 &&
     p.dilH === 1 &&
     p.dilW === 1 &&
-    p.groups === 1 &&
+    p.groups === 1
+  );
+}
+
+function winogradShape(p: Conv2dParams): boolean {
+  return (
+    plain3x3(p) &&
     p.paddingMode === 'zeros' &&
     p.cIn >= WINOGRAD_MIN_CHANNELS &&
     p.cOut >= WINOGRAD_MIN_CHANNELS
@@ -422,18 +429,7 @@ export function conv2dBackwardWeight(
 // bit-identical to the im2col path (tested), ~1.8× faster.
 
 function direct3x3Shape(p: Conv2dParams): boolean {
-  return (
-    p.cIn === 1 &&
-    p.groups === 1 &&
-    p.kh === 3 &&
-    p.kw === 3 &&
-    p.strideH === 1 &&
-    p.strideW === 1 &&
-    p.dilH === 1 &&
-    p.dilW === 1 &&
-    p.padH === 0 &&
-    p.padW === 0
-  );
+  return plain3x3(p) && p.cIn === 1 && p.padH === 0 && p.padW === 0;
 }
 
 // image i of y [n, cOut, outH, outW] from x [n, 1, h, w], w [cOut, 1, 3, 3]

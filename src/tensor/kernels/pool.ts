@@ -163,10 +163,10 @@ export function maxPool2dForwardNaive(
 }
 
 // kernel 2, stride 2, no padding, dilation 1, every window complete (the training shape);
-// planes [p0, p1).
+// planes [p0, p1); argmax null: maxima only (inference).
 function maxPool2dForwardK2S2(
   y: FloatArray,
-  argmax: Int32Array,
+  argmax: Int32Array | null,
   x: FloatArray,
   p0: number,
   p1: number,
@@ -185,56 +185,24 @@ function maxPool2dForwardK2S2(
       for (let ow = 0; ow < outW; ow++, o++) {
         const i0 = r0 + 2 * ow;
         let idx = i0;
-        let m = x[xo + i0];
-        const b = x[xo + i0 + 1];
+        let m = x[xo + i0]!;
+        const b = x[xo + i0 + 1]!;
         if (b > m || b !== b) {
           m = b;
           idx = i0 + 1;
         }
-        const c = x[xo + i0 + w];
+        const c = x[xo + i0 + w]!;
         if (c > m || c !== c) {
           m = c;
           idx = i0 + w;
         }
-        const d = x[xo + i0 + w + 1];
+        const d = x[xo + i0 + w + 1]!;
         if (d > m || d !== d) {
           m = d;
           idx = i0 + w + 1;
         }
         y[o] = m;
-        argmax[o] = idx;
-      }
-    }
-  }
-}
-
-// The same without indices (inference): the same comparisons, so the same maxima.
-function maxPool2dForwardK2S2Values(
-  y: FloatArray,
-  x: FloatArray,
-  p0: number,
-  p1: number,
-  h: number,
-  w: number,
-  outH: number,
-  outW: number,
-): void {
-  const hw = h * w;
-  const ohw = outH * outW;
-  for (let pl = p0; pl < p1; pl++) {
-    const xo = pl * hw;
-    let o = pl * ohw;
-    for (let oh = 0; oh < outH; oh++) {
-      let i = xo + 2 * oh * w;
-      for (let ow = 0; ow < outW; ow++, o++, i += 2) {
-        let m = x[i]!;
-        const b = x[i + 1]!;
-        if (b > m || b !== b) m = b;
-        const c = x[i + w]!;
-        if (c > m || c !== c) m = c;
-        const d = x[i + w + 1]!;
-        if (d > m || d !== d) m = d;
-        y[o] = m;
+        if (argmax !== null) argmax[o] = idx;
       }
     }
   }
@@ -302,9 +270,8 @@ function forwardPlanes(
   p1: number,
 ): void {
   const { h, w, outH, outW } = p;
-  if (!isK2S2(p)) maxPool2dForwardGeneral(y, argmax, x, p, p0, p1);
-  else if (argmax === null) maxPool2dForwardK2S2Values(y, x, p0, p1, h, w, outH, outW);
-  else maxPool2dForwardK2S2(y, argmax, x, p0, p1, h, w, outH, outW);
+  if (isK2S2(p)) maxPool2dForwardK2S2(y, argmax, x, p0, p1, h, w, outH, outW);
+  else maxPool2dForwardGeneral(y, argmax, x, p, p0, p1);
 }
 
 /** Planes per chunk of the threaded forward (fixed, so any thread count does the same work). */
