@@ -1,15 +1,20 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   gemm,
   gemmNaive,
   linearBackward,
   linearBackwardNaive,
+  LINEAR_KSPLIT,
   linearForward,
+  linearForwardChunks,
   linearForwardNaive,
+  linearForwardSparse,
 } from '../../src/tensor/kernels/gemm.ts';
+import { getNumThreads, setNumThreads } from '../../src/tensor/kernels/parallel.ts';
+import type { FloatArray } from '../../src/tensor/kernels/types.ts';
 import { floats, goldenCases } from '../helpers/fixtures.ts';
 import { dtypes, vsGolden, vsNaive } from '../helpers/kernels.ts';
-import { randomArray, rng } from '../helpers/random.ts';
+import { randomArray, rng, type FloatCtor } from '../helpers/random.ts';
 
 // Scale-aware tolerance: entries of a k-term dot product of U(−1,1) values are O(√k).
 function tol(base: number, k: number): number {
@@ -153,4 +158,102 @@ describe('linear golden (PyTorch F.linear)', () => {
       });
     }
   }
+});
+
+describe('linear forward, sparse-input path (inF ≥ LINEAR_KSPLIT)', () => {
+  const before = getNumThreads();
+  afterAll(() => setNumThreads(before));
+
+  /** Index of the first element whose bits differ (Object.is: −0 ≠ +0, NaN = NaN), or −1. */
+  function firstDiff(a: FloatArray, b: FloatArray): number {
+    if (a.length !== b.length) return 0;
+    for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return i;
+    return -1;
+  }
+
+  // x with the given density of non-zeros; some zeros are −0, and a few pairs of terms cancel.
+  function sparseInputs(
+    C: FloatCtor,
+    batch: number,
+    inF: number,
+    outF: number,
+    density: number,
+    seed: number,
+  ) {
+    const r = rng(seed);
+    const x = randomArray(C, batch * inF, r);
+    for (let i = 0; i < x.length; i++) if (r() >= density) x[i] = r() < 0.1 ? -0 : 0;
+    const w = randomArray(C, outF * inF, r);
+    // row 0 of x: x[0] = −x[1] and w[·,0] = w[·,1]: the first slice's sum passes through an exact 0
+    x[0] = 0.5;
+    x[1] = -0.5;
+    for (let o = 0; o < outF; o++) w[o * inF + 1] = w[o * inF]!;
+    const b = randomArray(C, outF, r);
+    return { x, w, b };
+  }
+
+  const shapes: [number, number, number][] = [
+    [64, 9216, 128], // fc1 of the MNIST net
+    [5, 5000, 13], // last k-chunk short, outputs not a multiple of the 8-output block
+    [1, LINEAR_KSPLIT, 1],
+    [3, 4100, 9],
+  ];
+  for (const [dt, C] of dtypes) {
+    shapes.forEach(([batch, inF, outF], si) => {
+      for (const bias of [true, false]) {
+        it(`${dt} batch=${batch} in=${inF} out=${outF} bias=${bias}: the dense path's bits, 1 and 2 threads`, () => {
+          const { x, w, b } = sparseInputs(C, batch, inF, outF, 0.14, 300 + si);
+          const bb = bias ? b : null;
+          const dense = new C(batch * outF).fill(NaN);
+          linearForwardChunks(dense, x, w, bb, batch, inF, outF);
+          for (const threads of [1, 2]) {
+            setNumThreads(threads);
+            const y = new C(batch * outF).fill(NaN);
+            expect(linearForwardSparse(y, x, w, bb, batch, inF, outF)).toBe(true);
+            expect(firstDiff(y, dense)).toBe(-1);
+            const y2 = new C(batch * outF).fill(NaN);
+            linearForward(y2, x, w, bb, batch, inF, outF);
+            expect(firstDiff(y2, dense)).toBe(-1);
+          }
+          const ref = new C(batch * outF);
+          linearForwardNaive(ref, x, w, bb, batch, inF, outF);
+          expect(dense).toBeAllClose(ref, vsNaive(dt === 'float32' ? 1e-5 : 1e-13, tol(1, inF)));
+        });
+      }
+    });
+  }
+
+  it('an Inf or NaN weight facing a zero input gives NaN, as the dense sum does (0·Inf)', () => {
+    const [batch, inF, outF] = [4, 4608, 11];
+    const { x, w, b } = sparseInputs(Float32Array, batch, inF, outF, 0.1, 7);
+    x[inF + 17] = 0; // row 1
+    w[3 * inF + 17] = Infinity; // output 3
+    w[9 * inF + 17] = NaN; // output 9
+    x[2 * inF + 20] = 2; // row 2 meets an Inf weight through a non-zero input
+    w[5 * inF + 20] = -Infinity;
+    const dense = new Float32Array(batch * outF);
+    linearForwardChunks(dense, x, w, b, batch, inF, outF);
+    for (const threads of [1, 2]) {
+      setNumThreads(threads);
+      const y = new Float32Array(batch * outF);
+      expect(linearForwardSparse(y, x, w, b, batch, inF, outF)).toBe(true);
+      expect(firstDiff(y, dense)).toBe(-1);
+    }
+    expect(Number.isNaN(dense[1 * outF + 3])).toBe(true);
+    expect(Number.isNaN(dense[1 * outF + 9])).toBe(true);
+    expect(dense[2 * outF + 5]).toBe(-Infinity);
+    expect(Number.isFinite(dense[1 * outF + 4])).toBe(true);
+  });
+
+  it('declines a dense input (writing nothing); linearForward then takes the dense path', () => {
+    const [batch, inF, outF] = [8, 4096, 16];
+    const { x, w, b } = sparseInputs(Float64Array, batch, inF, outF, 0.9, 11);
+    const y = new Float64Array(batch * outF).fill(7);
+    expect(linearForwardSparse(y, x, w, b, batch, inF, outF)).toBe(false);
+    expect(y.every((v) => v === 7)).toBe(true);
+    const dense = new Float64Array(batch * outF);
+    linearForwardChunks(dense, x, w, b, batch, inF, outF);
+    linearForward(y, x, w, b, batch, inF, outF);
+    expect(firstDiff(y, dense)).toBe(-1);
+  });
 });

@@ -23,8 +23,10 @@ import {
   registerTask,
   sharedF64,
   sharedInput,
+  sharedI32,
   sharedOutput,
   threadsFor,
+  type TaskArgs,
 } from './parallel.ts';
 
 export interface GemmOptions {
@@ -379,6 +381,271 @@ registerTask('linear.kchunk', (a, j) => {
   gemmStrided(part, j * batch * outF, outF, x, p0, inF, 1, w, p0, 1, inF, batch, outF, kc, 1, 0);
 });
 
+// ---- Sparse input (the deep-reduction forward when x is mostly zeros, as after ReLU + max-pool:
+// 86 % of fc1's inputs in the MNIST net). Each output is the same float64 sum as the dense path's
+// (same k-chunks, same KC slices inside a chunk, k ascending within a slice, partials combined in
+// the same order) with the terms x[r,k] = ±0 left out. Leaving them out changes no bit: a sum that
+// starts at +0 and adds exact float32·float32 products is never −0, and ±0 added to it is a no-op.
+// The one exception is a non-finite weight (0·Inf = NaN): a row of w holding one is summed densely.
+
+/** Densest input (fraction of non-zeros) for which linearForward takes the sparse path. */
+export const LINEAR_SPARSE_DENSITY = 0.4;
+const SPARSE_OB = 8; // outputs per block (register accumulators)
+
+/** The KC slices of the dense path's k-chunks: ends (exclusive k) and whether a slice starts a chunk. */
+function kSlices(inF: number): { ends: Int32Array; first: Uint8Array } {
+  const ends: number[] = [];
+  const first: number[] = [];
+  for (let p0 = 0; p0 < inF; p0 += LINEAR_KCHUNK) {
+    const kc = Math.min(LINEAR_KCHUNK, inF - p0);
+    const kcMax = Math.ceil(kc / Math.ceil(kc / KC)); // as gemmStrided splits a chunk
+    for (let s0 = 0; s0 < kc; s0 += kcMax) {
+      ends.push(p0 + Math.min(s0 + kcMax, kc));
+      first.push(s0 === 0 ? 1 : 0);
+    }
+  }
+  return { ends: Int32Array.from(ends), first: Uint8Array.from(first) };
+}
+
+/**
+ * Gathers the non-zero columns of rows r0 … r1 − 1 of x into idx[r·inF …] (k ascending) and, per
+ * slice s, the end of the row's list in ends[r·nS + s].
+ */
+function gatherNonZeros(
+  idx: Int32Array,
+  ends: Int32Array,
+  x: FloatArray,
+  r0: number,
+  r1: number,
+  inF: number,
+  sliceEnds: Int32Array,
+): void {
+  const nS = sliceEnds.length;
+  for (let r = r0; r < r1; r++) {
+    const xr = r * inF;
+    let t = xr;
+    let k = 0;
+    for (let s = 0; s < nS; s++) {
+      const e = sliceEnds[s]!;
+      // branch-free: the store always happens, the cursor moves only past a non-zero
+      for (; k < e; k++) {
+        idx[t] = k;
+        t += x[xr + k] !== 0 ? 1 : 0;
+      }
+      ends[r * nS + s] = t;
+    }
+  }
+}
+
+// y[r0 … r1, o0 … o0 + ob) from the gathered lists (one block of ob ≤ 8 outputs; the
+// accumulators of missing outputs read row o0 of w and are not stored).
+// prettier-ignore
+function sparseBlock(
+  y: FloatArray,
+  x: FloatArray,
+  w: FloatArray,
+  b: FloatArray | null,
+  idx: Int32Array,
+  ends: Int32Array,
+  first: Uint8Array,
+  r0: number,
+  r1: number,
+  inF: number,
+  outF: number,
+  o0: number,
+  ob: number,
+): void {
+  const nS = first.length;
+  const wr = (i: number): number => (i < ob ? o0 + i : o0) * inF;
+  const w0 = wr(0), w1 = wr(1), w2 = wr(2), w3 = wr(3), w4 = wr(4), w5 = wr(5), w6 = wr(6), w7 = wr(7);
+  const p = sparsePart;
+  const yb = sparseY;
+  for (let i = 0; i < 8; i++) yb[i] = b === null || i >= ob ? 0 : b[o0 + i]!;
+  for (let r = r0; r < r1; r++) {
+    const xr = r * inF;
+    let y0 = yb[0]!, y1 = yb[1]!, y2 = yb[2]!, y3 = yb[3]!;
+    let y4 = yb[4]!, y5 = yb[5]!, y6 = yb[6]!, y7 = yb[7]!;
+    let t = xr;
+    for (let s = 0; s < nS; s++) {
+      const e = ends[r * nS + s]!;
+      let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+      for (; t < e; t++) {
+        const k = idx[t]!;
+        const v = x[xr + k]!;
+        a0 += v * w[w0 + k]!; a1 += v * w[w1 + k]!; a2 += v * w[w2 + k]!; a3 += v * w[w3 + k]!;
+        a4 += v * w[w4 + k]!; a5 += v * w[w5 + k]!; a6 += v * w[w6 + k]!; a7 += v * w[w7 + k]!;
+      }
+      // the dense path: C = acc for a chunk's first slice, then C = acc + C
+      if (first[s] === 1) {
+        p[0] = a0; p[1] = a1; p[2] = a2; p[3] = a3; p[4] = a4; p[5] = a5; p[6] = a6; p[7] = a7;
+      } else {
+        p[0] = a0 + p[0]!; p[1] = a1 + p[1]!; p[2] = a2 + p[2]!; p[3] = a3 + p[3]!;
+        p[4] = a4 + p[4]!; p[5] = a5 + p[5]!; p[6] = a6 + p[6]!; p[7] = a7 + p[7]!;
+      }
+      if (s + 1 === nS || first[s + 1] === 1) {
+        y0 += p[0]!; y1 += p[1]!; y2 += p[2]!; y3 += p[3]!;
+        y4 += p[4]!; y5 += p[5]!; y6 += p[6]!; y7 += p[7]!;
+      }
+    }
+    const q = r * outF + o0;
+    y[q] = y0;
+    if (ob > 1) y[q + 1] = y1;
+    if (ob > 2) y[q + 2] = y2;
+    if (ob > 3) y[q + 3] = y3;
+    if (ob > 4) y[q + 4] = y4;
+    if (ob > 5) y[q + 5] = y5;
+    if (ob > 6) y[q + 6] = y6;
+    if (ob > 7) y[q + 7] = y7;
+  }
+}
+const sparsePart = new Float64Array(8);
+const sparseY = new Float64Array(8);
+
+// Output o summed densely with the same slices (for a row of w holding Inf or NaN).
+function denseRow(
+  y: FloatArray,
+  x: FloatArray,
+  w: FloatArray,
+  b: FloatArray | null,
+  sliceEnds: Int32Array,
+  first: Uint8Array,
+  r0: number,
+  r1: number,
+  inF: number,
+  outF: number,
+  o: number,
+): void {
+  const nS = first.length;
+  const wo = o * inF;
+  for (let r = r0; r < r1; r++) {
+    const xr = r * inF;
+    let yv = b === null ? 0 : b[o]!;
+    let p = 0;
+    let k = 0;
+    for (let s = 0; s < nS; s++) {
+      let a = 0;
+      for (const e = sliceEnds[s]!; k < e; k++) a += x[xr + k]! * w[wo + k]!;
+      p = first[s] === 1 ? a : a + p;
+      if (s + 1 === nS || first[s + 1] === 1) yv += p;
+    }
+    y[r * outF + o] = yv;
+  }
+}
+
+// Rows j·per … of y: gather their non-zeros, then every block of SPARSE_OB outputs; outputs whose
+// row of w holds Inf or NaN (bad[o] = 1) go through denseRow.
+function sparseTask(a: TaskArgs, j: number): void {
+  const [y, x, w, b, idx, ends, sliceEnds, first, bad, batch, inF, outF, per] = a as [
+    FloatArray,
+    FloatArray,
+    FloatArray,
+    FloatArray | null,
+    Int32Array,
+    Int32Array,
+    Int32Array,
+    Uint8Array,
+    Uint8Array,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const r0 = j * per;
+  const r1 = Math.min(batch, r0 + per);
+  gatherNonZeros(idx, ends, x, r0, r1, inF, sliceEnds);
+  for (let o0 = 0; o0 < outF; o0 += SPARSE_OB) {
+    const ob = Math.min(SPARSE_OB, outF - o0);
+    let finite = true;
+    for (let o = o0; o < o0 + ob; o++) finite &&= bad[o] === 0;
+    if (finite) {
+      sparseBlock(y, x, w, b, idx, ends, first, r0, r1, inF, outF, o0, ob);
+    } else {
+      for (let o = o0; o < o0 + ob; o++)
+        denseRow(y, x, w, b, sliceEnds, first, r0, r1, inF, outF, o);
+    }
+  }
+}
+registerTask('linear.sparse', sparseTask);
+
+/** Fraction of non-zeros in x[0 … n), estimated from an evenly strided sample of ~16K elements. */
+function densityEstimate(x: FloatArray, n: number): number {
+  const step = Math.max(1, Math.floor(n / 16384)) | 1; // odd, so rows are not sampled in phase
+  let nz = 0;
+  let count = 0;
+  for (let i = 0; i < n; i += step, count++) if (x[i] !== 0) nz++;
+  return nz / count;
+}
+
+/** bad[o] = 1 where row o (o0 ≤ o < o1) of w [outF, inF] holds an Inf or NaN. */
+function nonFiniteRows(bad: Uint8Array, w: FloatArray, o0: number, o1: number, inF: number): void {
+  for (let o = o0; o < o1; o++) {
+    // Inf·0 and NaN·0 are NaN; four sums keep the adds independent
+    let z0 = 0,
+      z1 = 0,
+      z2 = 0,
+      z3 = 0;
+    let k = o * inF;
+    for (const e = k + inF - 3; k < e; k += 4) {
+      z0 += w[k]! * 0;
+      z1 += w[k + 1]! * 0;
+      z2 += w[k + 2]! * 0;
+      z3 += w[k + 3]! * 0;
+    }
+    for (const e = (o + 1) * inF; k < e; k++) z0 += w[k]! * 0;
+    bad[o] = z0 + z1 + z2 + z3 === 0 ? 0 : 1;
+  }
+}
+registerTask('linear.finite', (a, j) => {
+  const [bad, w, outF, inF, per] = a as [Uint8Array, FloatArray, number, number, number];
+  nonFiniteRows(bad, w, j * per, Math.min(outF, (j + 1) * per), inF);
+});
+
+const sliceCache = new Map<number, { ends: Int32Array; first: Uint8Array }>();
+
+/**
+ * The sparse-input path of linearForward (inF ≥ LINEAR_KSPLIT): the same bits as
+ * `linearForwardChunks`, from the non-zeros of x only. Returns false, writing nothing, when an
+ * estimate puts x's density above LINEAR_SPARSE_DENSITY. Rows are split over the threads.
+ */
+export function linearForwardSparse(
+  y: FloatArray,
+  x: FloatArray,
+  w: FloatArray,
+  b: FloatArray | null,
+  batch: number,
+  inF: number,
+  outF: number,
+): boolean {
+  if (densityEstimate(x, batch * inF) > LINEAR_SPARSE_DENSITY) return false;
+  let sl = sliceCache.get(inF);
+  if (sl === undefined) {
+    sl = kSlices(inF);
+    sliceCache.set(inF, sl);
+  }
+  const nS = sl.ends.length;
+  const idx = sharedI32('linear.idx', batch * inF);
+  const ends = sharedI32('linear.ends', batch * nS);
+  const bad = new Uint8Array(new SharedArrayBuffer(outF));
+  const threads = threadsFor(batch);
+  const per = Math.ceil(batch / threads);
+  const args: TaskArgs = [y, x, w, b, idx, ends, sl.ends, sl.first, bad, batch, inF, outF, per];
+  if (threads <= 1) {
+    nonFiniteRows(bad, w, 0, outF, inF);
+    sparseTask(args, 0);
+    return true;
+  }
+  const ys = sharedOutput('linear.y', y, batch * outF);
+  const ws = sharedInput('gemm.b', w, outF * inF);
+  const perO = Math.ceil(outF / threads);
+  parallelFor('linear.finite', [bad, ws, outF, inF, perO], Math.ceil(outF / perO));
+  args[0] = ys;
+  args[1] = sharedInput('gemm.a', x, batch * inF);
+  args[2] = ws;
+  parallelFor('linear.sparse', args, Math.ceil(batch / per));
+  finishOutput(y, ys);
+  return true;
+}
+
 /** y[batch,outF] = x[batch,inF]·wᵀ + b (b may be null). */
 export function linearForward(
   y: FloatArray,
@@ -390,29 +657,8 @@ export function linearForward(
   outF: number,
 ): void {
   if (inF >= LINEAR_KSPLIT && batch > 0 && outF > 0) {
-    const chunks = Math.ceil(inF / LINEAR_KCHUNK);
-    const size = batch * outF;
-    const part = sharedF64('linear.part', chunks * size);
-    const args = [part, x, w, batch, inF, outF];
-    if (threadsFor(chunks) <= 1) {
-      const task = (j: number) => {
-        const p0 = j * LINEAR_KCHUNK;
-        const kc = Math.min(LINEAR_KCHUNK, inF - p0);
-        gemmStrided(part, j * size, outF, x, p0, inF, 1, w, p0, 1, inF, batch, outF, kc, 1, 0);
-      };
-      for (let j = 0; j < chunks; j++) task(j);
-    } else {
-      args[1] = sharedInput('gemm.a', x, batch * inF);
-      args[2] = sharedInput('gemm.b', w, outF * inF);
-      parallelFor('linear.kchunk', args, chunks);
-    }
-    for (let r = 0; r < batch; r++) {
-      for (let o = 0; o < outF; o++) {
-        const q = r * outF + o;
-        let s = b === null ? 0 : b[o]!;
-        for (let j = 0; j < chunks; j++) s += part[j * size + q]!;
-        y[q] = s;
-      }
+    if (!linearForwardSparse(y, x, w, b, batch, inF, outF)) {
+      linearForwardChunks(y, x, w, b, batch, inF, outF);
     }
     return;
   }
@@ -422,6 +668,45 @@ export function linearForward(
   // prettier-ignore
   gemmColumns(y, 0, outF, x, 0, inF, 1, batch * inF, w, 0, 1, inF, outF * inF,
     batch, outF, inF, 1, b === null ? 0 : 1, batch * outF);
+}
+
+/**
+ * linearForward's dense deep-reduction path (inF ≥ LINEAR_KSPLIT): y = b + Σ_j partial_j over
+ * fixed k-chunks; exported so tests and benchmarks can set the sparse path beside it.
+ */
+export function linearForwardChunks(
+  y: FloatArray,
+  x: FloatArray,
+  w: FloatArray,
+  b: FloatArray | null,
+  batch: number,
+  inF: number,
+  outF: number,
+): void {
+  const chunks = Math.ceil(inF / LINEAR_KCHUNK);
+  const size = batch * outF;
+  const part = sharedF64('linear.part', chunks * size);
+  const args = [part, x, w, batch, inF, outF];
+  if (threadsFor(chunks) <= 1) {
+    const task = (j: number) => {
+      const p0 = j * LINEAR_KCHUNK;
+      const kc = Math.min(LINEAR_KCHUNK, inF - p0);
+      gemmStrided(part, j * size, outF, x, p0, inF, 1, w, p0, 1, inF, batch, outF, kc, 1, 0);
+    };
+    for (let j = 0; j < chunks; j++) task(j);
+  } else {
+    args[1] = sharedInput('gemm.a', x, batch * inF);
+    args[2] = sharedInput('gemm.b', w, outF * inF);
+    parallelFor('linear.kchunk', args, chunks);
+  }
+  for (let r = 0; r < batch; r++) {
+    for (let o = 0; o < outF; o++) {
+      const q = r * outF + o;
+      let s = b === null ? 0 : b[o]!;
+      for (let j = 0; j < chunks; j++) s += part[j * size + q]!;
+      y[q] = s;
+    }
+  }
 }
 
 /**

@@ -219,6 +219,18 @@ export function sharedF64(slot: string, n: number): Float64Array {
   return a;
 }
 
+const scratchI32 = new Map<string, Int32Array>();
+
+/** An Int32Array of at least n elements over a SharedArrayBuffer, reused per `slot`. */
+export function sharedI32(slot: string, n: number): Int32Array {
+  let a = scratchI32.get(slot);
+  if (a === undefined || a.length < n) {
+    a = new Int32Array(new SharedArrayBuffer(Math.max(n, 1) * 4));
+    scratchI32.set(slot, a);
+  }
+  return a;
+}
+
 const scratch32 = new Map<string, Float32Array>();
 
 function sharedLike(slot: string, like: FloatArray, n: number): FloatArray {
