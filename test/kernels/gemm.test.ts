@@ -9,6 +9,7 @@ import {
   linearForwardChunks,
   linearForwardNaive,
   linearForwardSparse,
+  linearGradWeightSparse,
 } from '../../src/tensor/kernels/gemm.ts';
 import { getNumThreads, setNumThreads } from '../../src/tensor/kernels/parallel.ts';
 import type { FloatArray } from '../../src/tensor/kernels/types.ts';
@@ -255,5 +256,57 @@ describe('linear forward, sparse-input path (inF ≥ LINEAR_KSPLIT)', () => {
     linearForwardChunks(dense, x, w, b, batch, inF, outF);
     linearForward(y, x, w, b, batch, inF, outF);
     expect(firstDiff(y, dense)).toBe(-1);
+  });
+
+  for (const [dt, C] of dtypes) {
+    shapes.forEach(([batch, inF, outF], si) => {
+      it(`weight gradient ${dt} batch=${batch} in=${inF} out=${outF}: the dense GEMM's bits, 1 and 2 threads`, () => {
+        const { x } = sparseInputs(C, batch, inF, outF, 0.12, 500 + si);
+        const gy = randomArray(C, batch * outF, rng(600 + si));
+        const dense = new C(outF * inF).fill(NaN);
+        gemm(dense, gy, x, outF, inF, batch, { transA: true });
+        for (const threads of [1, 2]) {
+          setNumThreads(threads);
+          const gw = new C(outF * inF).fill(NaN);
+          expect(linearGradWeightSparse(gw, gy, x, batch, inF, outF)).toBe(true);
+          expect(firstDiff(gw, dense)).toBe(-1);
+          const gw2 = new C(outF * inF).fill(NaN);
+          linearBackward(null, gw2, null, gy, x, new C(outF * inF), batch, inF, outF);
+          expect(firstDiff(gw2, dense)).toBe(-1);
+        }
+        const ref = new C(outF * inF);
+        linearBackwardNaive(null, ref, null, gy, x, new C(outF * inF), batch, inF, outF);
+        expect(dense).toBeAllClose(ref, vsNaive(dt === 'float32' ? 1e-5 : 1e-13, tol(1, batch)));
+      });
+    });
+  }
+
+  it('weight gradient: an Inf or NaN in gy facing a zero input gives NaN, as the dense sum does', () => {
+    const [batch, inF, outF] = [6, 4200, 10];
+    const { x } = sparseInputs(Float64Array, batch, inF, outF, 0.1, 21);
+    const gy = randomArray(Float64Array, batch * outF, rng(22));
+    gy[2 * outF + 4] = Infinity;
+    gy[5 * outF + 9] = NaN;
+    const dense = new Float64Array(outF * inF);
+    gemm(dense, gy, x, outF, inF, batch, { transA: true });
+    for (const threads of [1, 2]) {
+      setNumThreads(threads);
+      const gw = new Float64Array(outF * inF);
+      expect(linearGradWeightSparse(gw, gy, x, batch, inF, outF)).toBe(true);
+      expect(firstDiff(gw, dense)).toBe(-1);
+    }
+    // column 4 of gy holds an Inf: 0·Inf = NaN where x is 0, ±Inf where it is not
+    const row4 = Array.from(dense.subarray(4 * inF, 5 * inF));
+    expect(row4.every((v) => !Number.isFinite(v)) && row4.some((v) => Number.isNaN(v))).toBe(true);
+    expect(dense.subarray(3 * inF, 4 * inF).every((v) => Number.isFinite(v))).toBe(true);
+  });
+
+  it('weight gradient: declines a dense input or a batch deeper than one GEMM slice', () => {
+    const { x } = sparseInputs(Float64Array, 8, 4096, 4, 0.9, 31);
+    const gw = new Float64Array(4 * 4096).fill(7);
+    expect(linearGradWeightSparse(gw, new Float64Array(8 * 4), x, 8, 4096, 4)).toBe(false);
+    const deep = sparseInputs(Float64Array, 400, 4096, 2, 0.1, 32);
+    expect(linearGradWeightSparse(gw, new Float64Array(400 * 2), deep.x, 400, 4096, 2)).toBe(false);
+    expect(gw.every((v) => v === 7)).toBe(true);
   });
 });

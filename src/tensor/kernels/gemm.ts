@@ -709,6 +709,104 @@ export function linearForwardChunks(
   }
 }
 
+// ---- Sparse input, weight gradient: gw[o, k] = Σ_r gy[r, o]·x[r, k] over the rows r with
+// x[r, k] ≠ 0, r ascending: the dense GEMM's sum (one slice of depth batch ≤ KC, from +0) without
+// its ±0 terms, so the same bits, as in the forward. An Inf or NaN in column o of gy facing a zero
+// input would make the dense sum NaN: such outputs are summed densely.
+
+// Columns k0 … k1 − 1 of gw: gather each column's non-zero rows (ascending) into
+// rows[k·batch …], then every block of up to 8 outputs.
+// prettier-ignore
+function sparseGradWeightTask(a: TaskArgs, j: number): void {
+  const [gw, gy, x, rows, bad, batch, inF, outF, per] = a as [
+    FloatArray, FloatArray, FloatArray, Int32Array, Uint8Array, number, number, number, number,
+  ];
+  const k0 = j * per;
+  const k1 = Math.min(inF, k0 + per);
+  const cnt = gradCounts.length >= inF ? gradCounts : (gradCounts = new Int32Array(inF));
+  cnt.fill(0, k0, k1);
+  for (let r = 0; r < batch; r++) {
+    const xr = r * inF;
+    for (let k = k0; k < k1; k++) {
+      // branch-free: the store always happens, the count moves only past a non-zero
+      const c = cnt[k]!;
+      rows[k * batch + c] = r;
+      cnt[k] = c + (x[xr + k] !== 0 ? 1 : 0);
+    }
+  }
+  for (let o0 = 0; o0 < outF; o0 += 8) {
+    const ob = Math.min(8, outF - o0);
+    let finite = true;
+    for (let o = o0; o < o0 + ob; o++) finite &&= bad[o] === 0;
+    if (!finite) {
+      for (let o = o0; o < o0 + ob; o++) {
+        for (let k = k0; k < k1; k++) {
+          let acc = 0;
+          for (let r = 0; r < batch; r++) acc += gy[r * outF + o]! * x[r * inF + k]!;
+          gw[o * inF + k] = acc;
+        }
+      }
+      continue;
+    }
+    const g = (i: number): number => (i < ob ? o0 + i : o0);
+    const g0 = g(0), g1 = g(1), g2 = g(2), g3 = g(3), g4 = g(4), g5 = g(5), g6 = g(6), g7 = g(7);
+    for (let k = k0; k < k1; k++) {
+      let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+      for (let t = k * batch, e = t + cnt[k]!; t < e; t++) {
+        const r = rows[t]!;
+        const v = x[r * inF + k]!;
+        const q = r * outF;
+        a0 += gy[q + g0]! * v; a1 += gy[q + g1]! * v; a2 += gy[q + g2]! * v; a3 += gy[q + g3]! * v;
+        a4 += gy[q + g4]! * v; a5 += gy[q + g5]! * v; a6 += gy[q + g6]! * v; a7 += gy[q + g7]! * v;
+      }
+      const d = o0 * inF + k;
+      gw[d] = a0;
+      if (ob > 1) gw[d + inF] = a1;
+      if (ob > 2) gw[d + 2 * inF] = a2;
+      if (ob > 3) gw[d + 3 * inF] = a3;
+      if (ob > 4) gw[d + 4 * inF] = a4;
+      if (ob > 5) gw[d + 5 * inF] = a5;
+      if (ob > 6) gw[d + 6 * inF] = a6;
+      if (ob > 7) gw[d + 7 * inF] = a7;
+    }
+  }
+}
+let gradCounts = new Int32Array(0);
+registerTask('linear.sparseGw', sparseGradWeightTask);
+
+/**
+ * The sparse-input path of linearBackward's weight gradient (inF ≥ LINEAR_KSPLIT, batch ≤ KC):
+ * the same bits as the dense GEMM. Returns false, writing nothing, when x looks too dense.
+ */
+export function linearGradWeightSparse(
+  gw: FloatArray,
+  gy: FloatArray,
+  x: FloatArray,
+  batch: number,
+  inF: number,
+  outF: number,
+): boolean {
+  if (batch > KC || densityEstimate(x, batch * inF) > LINEAR_SPARSE_DENSITY) return false;
+  const bad = new Uint8Array(new SharedArrayBuffer(outF));
+  for (let r = 0; r < batch; r++) {
+    for (let o = 0; o < outF; o++) if (!Number.isFinite(gy[r * outF + o])) bad[o] = 1;
+  }
+  const rows = sharedI32('linear.rows', inF * batch);
+  const chunks = Math.ceil(inF / LINEAR_NCHUNK);
+  const args: TaskArgs = [gw, gy, x, rows, bad, batch, inF, outF, LINEAR_NCHUNK];
+  if (threadsFor(chunks) <= 1) {
+    for (let j = 0; j < chunks; j++) sparseGradWeightTask(args, j);
+    return true;
+  }
+  const gws = sharedOutput('gemm.c', gw, outF * inF);
+  args[0] = gws;
+  args[1] = sharedInput('linear.gy', gy, batch * outF);
+  args[2] = sharedInput('gemm.b', x, batch * inF);
+  parallelFor('linear.sparseGw', args, chunks);
+  finishOutput(gw, gws);
+  return true;
+}
+
 /**
  * Gradients of y = x·wᵀ + b given gy [batch,outF]; any output may be null (not computed).
  * gx[batch,inF] = gy·w; gw[outF,inF] = gyᵀ·x; gb[outF] = Σ_batch gy. Outputs are overwritten.
@@ -730,7 +828,7 @@ export function linearBackward(
       batch, inF, outF, 1, 0, batch * inF);
   }
   // prettier-ignore
-  if (gw !== null) {
+  if (gw !== null && !(inF >= LINEAR_KSPLIT && linearGradWeightSparse(gw, gy, x, batch, inF, outF))) {
     gemmColumns(gw, 0, inF, gy, 0, 1, outF, batch * outF, x, 0, inF, 1, batch * inF,
       outF, inF, batch, 1, 0, outF * inF);
   }
