@@ -4,7 +4,7 @@
  */
 import { Tensor } from '../tensor/tensor.ts';
 import { Function, type Context } from '../autograd/function.ts';
-import { allocate, isFloating } from '../tensor/dtype.ts';
+import { allocate, allocateUninitialized, isFloating } from '../tensor/dtype.ts';
 import { normDim, shapeStr } from '../tensor/shape.ts';
 import { defaultGenerator, type Generator } from '../tensor/random.ts';
 import type { FloatArray } from '../tensor/kernels/types.ts';
@@ -39,6 +39,9 @@ type Pair = number | readonly [number, number];
 
 const f = (t: Tensor): FloatArray => t._flat() as FloatArray;
 const alloc = (like: Tensor, n: number): FloatArray => allocate(like.dtype, n) as FloatArray;
+// for an output the kernel writes in full (no zero fill needed)
+const allocOut = (like: Tensor, n: number): FloatArray =>
+  allocateUninitialized(like.dtype, n) as FloatArray;
 
 function checkFloat(op: string, ...ts: (Tensor | null)[]): void {
   const first = ts[0]!;
@@ -55,7 +58,7 @@ class Conv2dFn extends Function {
   static forward(ctx: Context, x: Tensor, w: Tensor, b: Tensor | null, p: Conv2dParams): Tensor {
     ctx.saveForBackward(x, w);
     ctx.p = p;
-    const y = alloc(x, p.n * p.cOut * p.outH * p.outW);
+    const y = allocOut(x, p.n * p.cOut * p.outH * p.outW);
     conv2dForward(y, f(x), f(w), b ? f(b) : null, p);
     return Tensor.fromData(y, [p.n, p.cOut, p.outH, p.outW]);
   }
@@ -111,7 +114,7 @@ class LinearFn extends Function {
     ctx.saveForBackward(x, w);
     const [batch, inF] = x.shape as [number, number];
     const outF = w.size(0);
-    const y = alloc(x, batch * outF);
+    const y = allocOut(x, batch * outF);
     linearForward(y, f(x), f(w), b ? f(b) : null, batch, inF, outF);
     return Tensor.fromData(y, [batch, outF]);
   }
@@ -154,7 +157,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
 class MaxPool2dFn extends Function {
   static forward(ctx: Context, x: Tensor, p: MaxPool2dParams): Tensor {
     const n = p.n * p.c * p.outH * p.outW;
-    const y = alloc(x, n);
+    const y = allocOut(x, n);
     // the indices only serve the backward
     const argmax = ctx.needsInputGrad[0] ? (allocate('int32', n) as Int32Array) : null;
     maxPool2dForward(y, argmax, f(x), p);

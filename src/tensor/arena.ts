@@ -3,8 +3,9 @@
  * the same forward on every test slice). Inside `arena.run(fn)`, every tensor buffer of at
  * least MIN_BYTES that `allocate` hands out comes from the arena: the k-th allocation of this
  * run reuses the k-th buffer of the previous run when it is large enough. The buffers are
- * zero-filled like fresh ones and live in shared memory, so the threaded kernels write them
- * directly instead of through a scratch copy.
+ * zero-filled like fresh ones (except for `allocateUninitialized`, whose kernel writes every
+ * element) and live in shared memory, so the threaded kernels write them directly instead of
+ * through a scratch copy.
  *
  * Why: on this VM the first touch of fresh memory costs ≈ 3 ms per MB (page faults), which made
  * a 5.5 MB ReLU output cost 16 ms instead of 3 ms; a run of the arena touches no new memory.
@@ -36,14 +37,14 @@ export class BufferArena {
     return this.slots.reduce((s, b) => s + b.byteLength, 0);
   }
 
-  /** The next buffer of this run (called by `allocate` through `arenaBuffer`). */
-  take(bytes: number): SharedArrayBuffer {
+  /** The next buffer of this run (called by `allocate` through `arenaBuffer`), zero-filled if `zero`. */
+  take(bytes: number, zero = true): SharedArrayBuffer {
     const k = this.next++;
     let b = this.slots[k];
     if (b === undefined || b.byteLength < bytes) {
       b = new SharedArrayBuffer(bytes);
       this.slots[k] = b;
-    } else {
+    } else if (zero) {
       new Uint8Array(b, 0, bytes).fill(0);
     }
     return b;
@@ -60,7 +61,10 @@ function runWith<T>(arena: BufferArena, fn: () => T): T {
   }
 }
 
-/** The running arena's buffer for `bytes`, or null when none runs or the buffer is small. */
-export function arenaBuffer(bytes: number): SharedArrayBuffer | null {
-  return current === null || bytes < MIN_BYTES ? null : current.take(bytes);
+/**
+ * The running arena's buffer for `bytes` (zero-filled if `zero`; a new buffer always is), or null
+ * when none runs or the buffer is small.
+ */
+export function arenaBuffer(bytes: number, zero = true): SharedArrayBuffer | null {
+  return current === null || bytes < MIN_BYTES ? null : current.take(bytes, zero);
 }

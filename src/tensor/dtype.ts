@@ -23,7 +23,19 @@ const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1
 
 /** A zero-filled array of n elements (from the running BufferArena, if any). */
 export function allocate(dtype: DType, n: number): TypedArray {
-  const shared = arenaBuffer(n * BYTES[dtype]);
+  return fromBuffer(dtype, n, arenaBuffer(n * BYTES[dtype], true));
+}
+
+/**
+ * An array of n elements whose contents are unspecified (PyTorch's `torch.empty`), for a kernel
+ * that writes every element: from the running BufferArena it skips the zero fill (the previous
+ * run's values are still there); otherwise it is a fresh, zero-filled array.
+ */
+export function allocateUninitialized(dtype: DType, n: number): TypedArray {
+  return fromBuffer(dtype, n, arenaBuffer(n * BYTES[dtype], false));
+}
+
+function fromBuffer(dtype: DType, n: number, shared: SharedArrayBuffer | null): TypedArray {
   if (shared !== null) {
     switch (dtype) {
       case 'float32':

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BufferArena } from '../../src/tensor/arena.ts';
-import { allocate } from '../../src/tensor/dtype.ts';
+import { allocate, allocateUninitialized } from '../../src/tensor/dtype.ts';
 import { randn, manualSeed } from '../../src/index.ts';
 import { noGrad } from '../../src/autograd/grad-mode.ts';
 import { BaselineNet } from '../../src/models/baseline.ts';
@@ -31,6 +31,20 @@ describe('BufferArena', () => {
     expect(arena.bytes).toBe(16 * BIG + 8 * BIG);
   });
 
+  it('allocateUninitialized skips the zero fill of a reused buffer; fresh buffers are zero', () => {
+    const arena = new BufferArena();
+    const first = arena.run(() => {
+      const a = allocateUninitialized('float32', BIG);
+      expect(a.every((v) => v === 0)).toBe(true);
+      a.fill(5);
+      return a;
+    });
+    const second = arena.run(() => allocateUninitialized('float32', BIG));
+    expect(second.buffer).toBe(first.buffer);
+    expect(second.every((v) => v === 5)).toBe(true);
+    expect(allocateUninitialized('float64', BIG).every((v) => v === 0)).toBe(true); // no arena
+  });
+
   it('leaves small allocations and allocations outside a run to the garbage collector', () => {
     const arena = new BufferArena();
     arena.run(() => {
@@ -59,7 +73,9 @@ describe('BufferArena', () => {
     const arena = new BufferArena();
     noGrad(() => {
       const ref = Array.from(net.forward(x)._flat());
+      const other = randn([5, 1, 28, 28]).mul(3);
       for (let r = 0; r < 3; r++) {
+        arena.run(() => net.forward(other)); // buffers holding another slice's activations
         const out = arena.run(() => Array.from(net.forward(x)._flat()));
         expect(out).toEqual(ref);
       }

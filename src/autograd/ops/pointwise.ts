@@ -2,7 +2,13 @@
 import { Tensor, type TensorLike } from '../../tensor/tensor.ts';
 import { broadcastShapes } from '../../tensor/shape.ts';
 import { Function, type Context } from '../function.ts';
-import { allocate, isFloating, promote, type DType } from '../../tensor/dtype.ts';
+import {
+  allocate,
+  allocateUninitialized,
+  isFloating,
+  promote,
+  type DType,
+} from '../../tensor/dtype.ts';
 import { reluBackward, reluForward } from '../../tensor/kernels/elementwise.ts';
 import type { FloatArray } from '../../tensor/kernels/types.ts';
 import { asTensor, assertFloat, binaryMap, sumToShape, unaryMap } from './util.ts';
@@ -197,7 +203,7 @@ class Relu extends Function {
   static forward(ctx: Context, x: Tensor): Tensor {
     ctx.saveForBackward(x);
     if (!isFloating(x.dtype)) return unaryMap(x, (v) => (v > 0 ? v : 0));
-    const out = allocate(x.dtype, x.numel()) as FloatArray;
+    const out = allocateUninitialized(x.dtype, x.numel()) as FloatArray;
     reluForward(out, x._flat() as FloatArray, out.length);
     return Tensor.fromData(out, x.shape);
   }
