@@ -21,7 +21,8 @@
 // Packed layouts (float64), MR×NR = 4×3 micro-tiles like gemm.ts:
 //   U  [36][Mo/4 panels][Ki][4]     transformed weights, rows = output channels
 //   V  [36][TB/3 panels][Ki][3]     transformed input tiles of one tile block (forward)
-//   M  [36][MoP][TB]                GEMM result for the block, then the output transform
+//   M  [36][OB][TB]                 GEMM result for OB output channels of the block, then their
+//                                   output transform (M stays in cache; OB = MoP took ~3 % longer)
 // Forward chunks are single images (outputs are disjoint); a block holds all of an image's tiles
 // when there are at most TB_MAX of them.
 
@@ -39,6 +40,7 @@ import {
 const MR = 4;
 const NR = 3;
 const TB_MAX = 64; // most tiles per block in the forward pass
+const OB = 8; // output channels per GEMM + output-transform block (multiple of MR): its M stays in L1/L2
 const XI = 36; // positions ξ of the forward pass's 6×6 tiles
 const TBW = 96; // tiles per block in backward-weight (the GEMM depth)
 
@@ -239,12 +241,11 @@ function forwardImage(
   const moP = ceilTo(mo, MR);
   const uStep = moP * ki; // one ξ of U
   const vStep = TB * ki; // one ξ of V (TB/3 panels × ki × 3)
-  const mStep = moP * TB; // one ξ of M
+  const mStep = Math.min(OB, moP) * TB; // one ξ of M (one block of output channels)
   vBuf = grow(vBuf, XI * vStep);
   mBuf = grow(mBuf, XI * mStep);
   const V = vBuf;
   const M = mBuf;
-  const S = out6;
   const hw = h * w;
   const P = outH * outW;
   const xImg = img * ki * hw;
@@ -267,66 +268,100 @@ function forwardImage(
         for (let xi = 0; xi < XI; xi++) V[xi * vStep + off] = 0;
       }
     }
-    // 36 GEMMs: M[ξ][o][t] = Σ_c U[ξ][o][c] · V[ξ][c][t]
-    for (let xi = 0; xi < XI; xi++) {
-      for (let tp = 0; tp < tbP; tp += NR) {
-        const bi = xi * vStep + tp * ki;
-        for (let op = 0; op < moP; op += MR) {
-          micro(ki, u, xi * uStep + op * ki, V, bi, M, xi * mStep + op * TB + tp, TB, false);
+    // per block of OB output channels (so that block's M stays in cache for its output
+    // transform): 36 GEMMs M[ξ][o][t] = Σ_c U[ξ][o][c] · V[ξ][c][t], then Aᵀ M A (+ bias)
+    for (let ob = 0; ob < moP; ob += OB) {
+      const obEnd = Math.min(ob + OB, moP);
+      for (let xi = 0; xi < XI; xi++) {
+        for (let tp = 0; tp < tbP; tp += NR) {
+          const bi = xi * vStep + tp * ki;
+          for (let op = ob; op < obEnd; op += MR) {
+            micro(
+              ki,
+              u,
+              xi * uStep + op * ki,
+              V,
+              bi,
+              M,
+              xi * mStep + (op - ob) * TB + tp,
+              TB,
+              false,
+            );
+          }
         }
       }
+      outputTransform(y, M, b, mStep, TB, tb, t0, tw, yImg, P, outH, outW, ob, Math.min(obEnd, mo));
     }
-    // output transform Aᵀ M A (+ bias), valid outputs only. Aᵀ rows: [1 1 1 1 1 0],
-    // [0 1 −1 2 −2 0], [0 1 1 4 4 0], [0 1 −1 8 −8 1].
-    for (let o = 0; o < mo; o++) {
-      const bias = b === null ? 0 : b[o]!;
-      const yo = yImg + o * P;
-      for (let t = 0; t < tb; t++) {
-        const tt = t0 + t;
-        const ty = Math.floor(tt / tw);
-        const tx = tt - ty * tw;
-        const q = o * TB + t;
-        // S = Aᵀ M (4×6), column by column
-        for (let j = 0; j < 6; j++) {
-          const c0 = q + j * mStep;
-          const m0 = M[c0]!;
-          const m1 = M[c0 + 6 * mStep]!;
-          const m2 = M[c0 + 12 * mStep]!;
-          const m3 = M[c0 + 18 * mStep]!;
-          const m4 = M[c0 + 24 * mStep]!;
-          const m5 = M[c0 + 30 * mStep]!;
-          const a = m1 + m2,
-            d = m1 - m2,
-            e = m3 + m4,
-            f = m3 - m4;
-          S[j] = m0 + a + e;
-          S[6 + j] = d + 2 * f;
-          S[12 + j] = a + 4 * e;
-          S[18 + j] = d + 8 * f + m5;
-        }
-        // Y = S A, row by row, clipped to the output
-        const oh = 4 * ty;
-        const ow = 4 * tx;
-        const rows = Math.min(4, outH - oh);
-        const cols = Math.min(4, outW - ow);
-        for (let i = 0; i < rows; i++) {
-          const r = 6 * i;
-          const m0 = S[r]!,
-            m1 = S[r + 1]!,
-            m2 = S[r + 2]!,
-            m3 = S[r + 3]!,
-            m4 = S[r + 4]!;
-          const m5 = S[r + 5]!;
-          const a = m1 + m2,
-            d = m1 - m2,
-            e = m3 + m4,
-            f = m3 - m4;
-          const yr = yo + (oh + i) * outW + ow;
-          y[yr] = m0 + a + e + bias;
-          if (cols > 1) y[yr + 1] = d + 2 * f + bias;
-          if (cols > 2) y[yr + 2] = a + 4 * e + bias;
-          if (cols > 3) y[yr + 3] = d + 8 * f + m5 + bias;
-        }
+  }
+}
+
+// Aᵀ M A (+ bias) for output channels o0 … o1 − 1 of a block of tiles (M rows relative to o0),
+// valid outputs only. Aᵀ rows: [1 1 1 1 1 0], [0 1 −1 2 −2 0], [0 1 1 4 4 0], [0 1 −1 8 −8 1].
+function outputTransform(
+  y: FloatArray,
+  M: Float64Array,
+  b: FloatArray | null,
+  mStep: number,
+  TB: number,
+  tb: number,
+  t0: number,
+  tw: number,
+  yImg: number,
+  P: number,
+  outH: number,
+  outW: number,
+  o0: number,
+  o1: number,
+): void {
+  const S = out6;
+  for (let o = o0; o < o1; o++) {
+    const bias = b === null ? 0 : b[o]!;
+    const yo = yImg + o * P;
+    for (let t = 0; t < tb; t++) {
+      const tt = t0 + t;
+      const ty = Math.floor(tt / tw);
+      const tx = tt - ty * tw;
+      const q = (o - o0) * TB + t;
+      // S = Aᵀ M (4×6), column by column
+      for (let j = 0; j < 6; j++) {
+        const c0 = q + j * mStep;
+        const m0 = M[c0]!;
+        const m1 = M[c0 + 6 * mStep]!;
+        const m2 = M[c0 + 12 * mStep]!;
+        const m3 = M[c0 + 18 * mStep]!;
+        const m4 = M[c0 + 24 * mStep]!;
+        const m5 = M[c0 + 30 * mStep]!;
+        const a = m1 + m2,
+          d = m1 - m2,
+          e = m3 + m4,
+          f = m3 - m4;
+        S[j] = m0 + a + e;
+        S[6 + j] = d + 2 * f;
+        S[12 + j] = a + 4 * e;
+        S[18 + j] = d + 8 * f + m5;
+      }
+      // Y = S A, row by row, clipped to the output
+      const oh = 4 * ty;
+      const ow = 4 * tx;
+      const rows = Math.min(4, outH - oh);
+      const cols = Math.min(4, outW - ow);
+      for (let i = 0; i < rows; i++) {
+        const r = 6 * i;
+        const m0 = S[r]!,
+          m1 = S[r + 1]!,
+          m2 = S[r + 2]!,
+          m3 = S[r + 3]!,
+          m4 = S[r + 4]!;
+        const m5 = S[r + 5]!;
+        const a = m1 + m2,
+          d = m1 - m2,
+          e = m3 + m4,
+          f = m3 - m4;
+        const yr = yo + (oh + i) * outW + ow;
+        y[yr] = m0 + a + e + bias;
+        if (cols > 1) y[yr + 1] = d + 2 * f + bias;
+        if (cols > 2) y[yr + 2] = a + 4 * e + bias;
+        if (cols > 3) y[yr + 3] = d + 8 * f + m5 + bias;
       }
     }
   }
