@@ -5,6 +5,10 @@
  *   - `op`: the baseline's per-op breakdown, forward and backward of each layer measured on
  *     their own (fresh graph each repetition), the optimizer step and loading one MNIST batch;
  *   - `infer`: the baseline's eval-mode forward over the 10,000-image test set (batch 1000).
+ * Inputs are what training sees: the first 64 MNIST training images (normalised) and, for every
+ * net with a committed result, its trained weights (docs/results/<run>/model.safetensors): the
+ * activations of a trained net are mostly zeros after ReLU + max-pool (fc1's input: ~90 %), which
+ * the sparse-input linear kernels use. Without the files: random inputs and fresh weights.
  * Thread counts: `BENCH_THREADS=1,2` (default "1,<available cores>").
  */
 import { availableParallelism } from 'node:os';
@@ -18,6 +22,9 @@ import { getNumThreads, setNumThreads } from '../src/tensor/kernels/parallel.ts'
 import { DataLoader, mnist, Compose, Normalize, ToTensor } from '../src/data/index.ts';
 import { medianMs } from './util.ts';
 import { evaluate, loadMnist } from '../scripts/lib/trainer.ts';
+import { existsSync } from 'node:fs';
+import { load } from '../src/nn/serialization.ts';
+import { noGrad } from '../src/autograd/grad-mode.ts';
 
 const BATCH = 64;
 
@@ -37,6 +44,37 @@ function nets(): [string, () => Module][] {
   return out;
 }
 
+/** Trained weights per net (committed results), used when present. */
+const TRAINED: Record<string, string> = {
+  baseline: 'docs/results/baseline/model.safetensors',
+  crude: 'docs/results/crude-q/model.safetensors',
+  ps: 'docs/results/ps/model.safetensors',
+  q: 'docs/results/q-tuned/model.safetensors',
+};
+
+/** `make()` with the net's trained weights loaded when the file exists; the weights used. */
+function withWeights(name: string, make: () => Module): { model: Module; weights: string } {
+  const model = make();
+  const file = TRAINED[name];
+  if (file === undefined || !existsSync(file)) return { model, weights: 'fresh' };
+  model.loadStateDict(load(file).tensors);
+  return { model, weights: file };
+}
+
+/** The first 64 normalised MNIST training images and labels, or random ones without the files. */
+async function firstBatch(): Promise<{ x: Tensor; y: Tensor; source: string }> {
+  try {
+    const { train } = await loadMnist();
+    const [x, y] = new DataLoader(train.subset(BATCH), { batchSize: BATCH })
+      [Symbol.iterator]()
+      .next().value as [Tensor, Tensor];
+    return { x, y, source: 'MNIST' };
+  } catch {
+    manualSeed(0);
+    return { x: randn([BATCH, 1, 28, 28]), y: randint(0, 10, [BATCH]), source: 'random' };
+  }
+}
+
 function threadCounts(): number[] {
   const env = process.env.BENCH_THREADS;
   if (env) return env.split(',').map(Number);
@@ -44,13 +82,10 @@ function threadCounts(): number[] {
   return cores > 1 ? [1, cores] : [1];
 }
 
-function stepMs(make: () => Module): number {
+function stepMs(model: Module, x: Tensor, y: Tensor): number {
   manualSeed(0);
-  const model = make();
   model.train();
   const opt = new Adadelta(model.parameters(), { lr: 1.0 });
-  const x = randn([BATCH, 1, 28, 28]);
-  const y = randint(0, 10, [BATCH]);
   return medianMs(
     () => {
       opt.zeroGrad();
@@ -84,11 +119,22 @@ function opMs(op: (ins: Tensor[]) => Tensor, ins: Tensor[], reps = 7): [number, 
   return [med(fwd), med(bwd)];
 }
 
-const leaf = (shape: number[], grad = true) => randn(shape).requiresGrad_(grad);
-
-function opBreakdown(): Record<string, number> {
+function opBreakdown(net: BaselineNet, x: Tensor, y: Tensor): Record<string, number> {
   manualSeed(1);
-  const net = new BaselineNet();
+  net.train();
+  // each op's input: the activation it gets in the net's forward on the batch
+  const acts = noGrad(() => {
+    const a1 = net.conv1.forward(x);
+    const r1 = F.relu(a1);
+    const a2 = net.conv2.forward(r1);
+    const r2 = F.relu(a2);
+    const p = F.maxPool2d(r2, 2);
+    const d1 = F.flatten(net.dropout1.forward(p), 1);
+    const h = net.fc1.forward(d1);
+    const d2 = net.dropout2.forward(F.relu(h));
+    return { a1, r1, a2, p, d1, h, d2, out: net.fc2.forward(d2) };
+  });
+  const leaf = (t: Tensor, grad = true) => t.detach().requiresGrad_(grad);
   const rows: Record<string, number> = {};
   const add = (name: string, [f, b]: [number, number]) => {
     rows[`${name} fwd`] = +f.toFixed(1);
@@ -96,44 +142,43 @@ function opBreakdown(): Record<string, number> {
   };
   add(
     'conv1',
-    opMs(([x]) => net.conv1.forward(x!), [leaf([BATCH, 1, 28, 28], false)]),
+    opMs(([v]) => net.conv1.forward(v!), [leaf(x, false)]),
   );
   add(
     'relu1',
-    opMs(([x]) => F.relu(x!), [leaf([BATCH, 32, 26, 26])]),
+    opMs(([v]) => F.relu(v!), [leaf(acts.a1)]),
   );
   add(
     'conv2',
-    opMs(([x]) => net.conv2.forward(x!), [leaf([BATCH, 32, 26, 26])]),
+    opMs(([v]) => net.conv2.forward(v!), [leaf(acts.r1)]),
   );
   add(
     'relu2',
-    opMs(([x]) => F.relu(x!), [leaf([BATCH, 64, 24, 24])]),
+    opMs(([v]) => F.relu(v!), [leaf(acts.a2)]),
   );
   add(
     'maxpool',
-    opMs(([x]) => F.maxPool2d(x!, 2), [leaf([BATCH, 64, 24, 24])]),
+    opMs(([v]) => F.maxPool2d(v!, 2), [leaf(F.relu(acts.a2))]),
   );
   add(
     'dropout1',
-    opMs(([x]) => F.dropout2d(x!, 0.25), [leaf([BATCH, 64, 12, 12])]),
+    opMs(([v]) => F.dropout2d(v!, 0.25), [leaf(acts.p)]),
   );
   add(
     'fc1',
-    opMs(([x]) => net.fc1.forward(x!), [leaf([BATCH, 9216])]),
+    opMs(([v]) => net.fc1.forward(v!), [leaf(acts.d1)]),
   );
   add(
     'relu3+dropout2',
-    opMs(([x]) => F.dropout2d(F.relu(x!), 0.5), [leaf([BATCH, 128])]),
+    opMs(([v]) => F.dropout2d(F.relu(v!), 0.5), [leaf(acts.h)]),
   );
   add(
     'fc2',
-    opMs(([x]) => net.fc2.forward(x!), [leaf([BATCH, 128])]),
+    opMs(([v]) => net.fc2.forward(v!), [leaf(acts.d2)]),
   );
-  const target = randint(0, 10, [BATCH]);
   add(
     'logSoftmax+nll',
-    opMs(([x]) => F.nllLoss(F.logSoftmax(x!, 1), target), [leaf([BATCH, 10])]),
+    opMs(([v]) => F.nllLoss(F.logSoftmax(v!, 1), y), [leaf(acts.out)]),
   );
   // optimizer step with gradients in place
   const opt = new Adadelta(net.parameters(), { lr: 1.0 });
@@ -177,7 +222,7 @@ async function inferenceMs(): Promise<number | null> {
     return null; // no MNIST files available
   }
   manualSeed(0);
-  const net = new BaselineNet();
+  const { model: net } = withWeights('baseline', () => new BaselineNet());
   const t0 = performance.now();
   evaluate(net, test, 1000); // what every epoch's test pass runs
   return performance.now() - t0;
@@ -188,12 +233,23 @@ export async function benchTrainStep(): Promise<object[]> {
   const rows: Record<string, string | number | null>[] = [];
   const counts = threadCounts();
   const byThreads: Record<number, Record<string, number | null>> = {};
+  const { x, y, source } = await firstBatch();
+  const used: Record<string, string> = {};
   try {
     for (const t of counts) {
       setNumThreads(t);
       const r: Record<string, number | null> = {};
-      for (const [name, make] of nets()) r[`step ${name}`] = +stepMs(make).toFixed(1);
-      Object.assign(r, opBreakdown());
+      for (const [name, make] of nets()) {
+        manualSeed(0);
+        const { model, weights } = withWeights(name, make);
+        used[name] = weights;
+        r[`step ${name}`] = +stepMs(model, x, y).toFixed(1);
+      }
+      manualSeed(0);
+      Object.assign(
+        r,
+        opBreakdown(withWeights('baseline', () => new BaselineNet()).model as BaselineNet, x, y),
+      );
       const load = await loadBatchMs();
       r['load batch (MNIST)'] = load === null ? null : +load.toFixed(2);
       const inf = await inferenceMs();
@@ -210,6 +266,9 @@ export async function benchTrainStep(): Promise<object[]> {
     for (const t of counts) row[`${t} thread${t > 1 ? 's' : ''} ms`] = byThreads[t]![key] ?? null;
     rows.push(row);
   }
+  rows.push({
+    measure: `input: first ${BATCH} ${source} training images; weights: ${JSON.stringify(used)}`,
+  });
   const base = byThreads[counts[0]!]!['step baseline'];
   if (typeof base === 'number') {
     rows.push({
