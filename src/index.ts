@@ -66,7 +66,7 @@ export {
 export { noGrad, enableGrad, isGradEnabled } from './autograd/grad-mode.ts';
 export * as autograd from './autograd/index.ts';
 export * as nn from './nn/index.ts';
-export { BaselineNet } from './models/baseline.ts';
+export { BaselineNet, ExampleNet } from './models/baseline.ts';
 export { CrudeNet, PSNet, QNet } from './models/deepshift.ts';
 export * as optim from './optim/index.ts';
 export * as data from './data/index.ts';

@@ -1,5 +1,5 @@
 /** The notebook's experiments: model, optimizer and schedule at the notebook's settings. */
-import { BaselineNet } from '../../src/models/baseline.ts';
+import { BaselineNet, ExampleNet } from '../../src/models/baseline.ts';
 import { CrudeNet, PSNet } from '../../src/models/deepshift.ts';
 import type { Module } from '../../src/nn/index.ts';
 import { Adadelta, Adam, SGD, type Optimizer } from '../../src/optim/index.ts';
@@ -77,6 +77,16 @@ export const experiments: Record<string, Experiment> = {
     notebook: 99.04,
     defaults: { ...notebookDefaults, epochs: 14 },
     model: () => new BaselineNet(),
+    optimizer: (model, cfg) => new Adadelta(model.parameters(), { lr: cfg.lr }),
+    inMain: false,
+  },
+  example: {
+    name: 'example',
+    title:
+      'PyTorch MNIST example (the baseline net with Dropout instead of Dropout2d, Adadelta lr 1.0, StepLR 0.7, 14 epochs)',
+    notebook: 99.04,
+    defaults: { ...notebookDefaults, epochs: 14 },
+    model: () => new ExampleNet(),
     optimizer: (model, cfg) => new Adadelta(model.parameters(), { lr: cfg.lr }),
     inMain: false,
   },

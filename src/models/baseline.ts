@@ -1,6 +1,6 @@
 /** The notebook's baseline CNN (PyTorch's MNIST example net), written like its Python class. */
 import type { Tensor } from '../tensor/tensor.ts';
-import { Conv2d, Dropout2d, Linear, Module } from '../nn/index.ts';
+import { Conv2d, Dropout, Dropout2d, Linear, Module } from '../nn/index.ts';
 import * as F from '../nn/functional.ts';
 
 export class BaselineNet extends Module {
@@ -25,4 +25,14 @@ export class BaselineNet extends Module {
     x = this.fc2.forward(x);
     return F.logSoftmax(x, 1);
   }
+}
+
+/**
+ * PyTorch's examples/mnist `Net` as it is today: the notebook's net with `nn.Dropout` (single
+ * elements) where the notebook has `nn.Dropout2d` (whole channels of conv2's pooled output).
+ * Same parameters, names and initialisation order as BaselineNet.
+ */
+export class ExampleNet extends BaselineNet {
+  override dropout1 = new Dropout(0.25);
+  override dropout2 = new Dropout(0.5);
 }

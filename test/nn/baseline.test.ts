@@ -2,11 +2,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   BaselineNet,
+  ExampleNet,
   Generator,
   Tensor,
   manualSeed,
   nn,
   noGrad,
+  ones,
   randint,
   randn,
 } from '../../src/index.ts';
@@ -103,5 +105,39 @@ describe('BaselineNet training steps', () => {
     const net = new BaselineNet();
     expect(() => net.forward(randn([1, 3, 28, 28]))).toThrow(/conv2d/);
     expect(() => net.forward(randn([1, 1, 32, 32]))).toThrow(/linear.*9216/);
+  });
+});
+
+describe('ExampleNet (PyTorch examples/mnist: Dropout where the notebook has Dropout2d)', () => {
+  it('has the baseline parameters, initialised the same for the same seed', () => {
+    manualSeed(5);
+    const a = new BaselineNet();
+    manualSeed(5);
+    const b = new ExampleNet();
+    const pa = [...a.namedParameters()];
+    const pb = [...b.namedParameters()];
+    expect(pb.map(([n, p]) => [n, p.shape])).toEqual(pa.map(([n, p]) => [n, p.shape]));
+    for (let i = 0; i < pa.length; i++) {
+      expect(Array.from(pb[i]![1]._flat())).toEqual(Array.from(pa[i]![1]._flat()));
+    }
+  });
+
+  it("dropout1 drops single elements of the pooled maps, the notebook's drops whole channels", () => {
+    const x = ones([8, 64, 12, 12]);
+    // channels whose 144 values are neither all dropped nor all kept
+    const mixed = (net: BaselineNet): number => {
+      const y = net.dropout1.forward(x)._flat();
+      let n = 0;
+      for (let c = 0; c < 8 * 64; c++) {
+        let zeros = 0;
+        for (let i = 0; i < 144; i++) if (y[c * 144 + i] === 0) zeros++;
+        if (zeros > 0 && zeros < 144) n++;
+      }
+      return n;
+    };
+    manualSeed(6);
+    expect(mixed(new ExampleNet().train())).toBeGreaterThan(500);
+    manualSeed(6);
+    expect(mixed(new BaselineNet().train())).toBe(0);
   });
 });
