@@ -3,6 +3,7 @@
 import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { COUNT, DONE, FAILED, GEN, NEXT, READY, getTask, markWorkerThread } from './parallel.ts';
 import './conv2d.ts';
+import './conv2d-sparse.ts';
 import './gemm.ts';
 import './winograd.ts';
 import './pool.ts';
