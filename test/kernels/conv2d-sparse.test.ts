@@ -5,6 +5,7 @@ import {
   conv2dBackwardWeight,
   conv2dBackwardWeightNaive,
   conv2dParams,
+  setConvSparseBackward,
   type Conv2dOptions,
 } from '../../src/tensor/kernels/conv2d.ts';
 import {
@@ -35,7 +36,11 @@ function inputs(C: FloatCtor, xs: number[], ws: number[], o: Conv2dOptions, seed
 
 describe('conv2d backward from a sparse output gradient', () => {
   const before = getNumThreads();
-  afterAll(() => setNumThreads(before));
+  setConvSparseBackward(true);
+  afterAll(() => {
+    setNumThreads(before);
+    setConvSparseBackward(false);
+  });
 
   const shapes: [number[], number[], Conv2dOptions][] = [
     [[8, 32, 26, 26], [64, 32, 3, 3], {}], // the MNIST net's conv2
@@ -63,7 +68,7 @@ describe('conv2d backward from a sparse output gradient', () => {
           conv2dBackwardWeightSparse(gw, gy, x, p);
           expect(gx).toBeAllClose(refX, vsNaive(rt, rt));
           expect(gw).toBeAllClose(refW, vsNaive(rt, rt * Math.sqrt(p.n * p.outH * p.outW)));
-          // the dispatching entry points take the sparse path for this gy
+          // with the switch on, the dispatching entry points take the sparse path for this gy
           const gx2 = new C(x.length);
           const gw2 = new C(w.length);
           conv2dBackwardInput(gx2, gy, w, p);
@@ -94,6 +99,33 @@ describe('conv2d backward from a sparse output gradient', () => {
     expect(gw.some((v) => Number.isNaN(v))).toBe(true);
     expect(gx).toBeAllClose(refX, { rtol: 1e-12, atol: 1e-12, equalNaN: true });
     expect(gw).toBeAllClose(refW, { rtol: 1e-12, atol: 1e-12, equalNaN: true });
+  });
+});
+
+describe('conv2d sparse backward switch', () => {
+  it("is off by default: the dispatching backward keeps the dense kernels' bits", () => {
+    const { p, x, w, gy } = inputs(Float32Array, [4, 32, 26, 26], [64, 32, 3, 3], {}, 95);
+    const run = () => {
+      const gx = new Float32Array(x.length);
+      const gw = new Float32Array(w.length);
+      conv2dBackwardInput(gx, gy, w, p);
+      conv2dBackwardWeight(gw, gy, x, p);
+      return [gx, gw];
+    };
+    const [dx, dw] = run();
+    setConvSparseBackward(true);
+    const [sx, sw] = run();
+    setConvSparseBackward(false);
+    const [dx2] = run();
+    const sparseX = new Float32Array(x.length);
+    conv2dBackwardInputSparse(sparseX, gy, w, p);
+    expect(Array.from(sx!)).toEqual(Array.from(sparseX));
+    expect(Array.from(dx2!)).toEqual(Array.from(dx!));
+    // the two orders of summation differ somewhere in float32 (else this test could not fail)
+    let differ = 0;
+    for (let i = 0; i < dx!.length; i++) if (dx![i] !== sx![i]) differ++;
+    for (let i = 0; i < dw!.length; i++) if (dw![i] !== sw![i]) differ++;
+    expect(differ).toBeGreaterThan(0);
   });
 });
 

@@ -340,12 +340,23 @@ function winogradShape(p: Conv2dParams): boolean {
   );
 }
 
+// Sparse-gradient backward (conv2d-sparse.ts): opt-in. Its sums run in another order than the
+// Winograd / im2col kernels', so training's results change in the last bits; it stays off by
+// default until the committed experiments have been rerun with it (docs/performance.md).
+let sparseBackwardOn = process.env.SHIFTGRAD_SPARSE_BACKWARD === '1';
+
 /**
- * The backward kernels scatter from the non-zeros of gy (conv2d-sparse.ts) when, with zero
- * padding, a sample puts gy's density at most CONV_SPARSE_DENSITY (a conv followed by ReLU and
- * max-pool: 2.6 % for the MNIST net's conv2 once trained).
+ * Let conv2d's backward scatter from the non-zeros of the output gradient when a sample puts its
+ * density at most CONV_SPARSE_DENSITY (zero padding only): 2.6 % for the MNIST net's conv2 once
+ * trained (after ReLU and max-pool). Default off, or on with `SHIFTGRAD_SPARSE_BACKWARD=1`.
+ * Results are the same for any thread count either way.
  */
+export function setConvSparseBackward(on: boolean): void {
+  sparseBackwardOn = on;
+}
+
 function sparseBackward(p: Conv2dParams, gy: FloatArray): boolean {
+  if (!sparseBackwardOn) return false;
   const size = p.n * p.cOut * p.outH * p.outW;
   return p.paddingMode === 'zeros' && size > 0 && densityEstimate(gy, size) <= CONV_SPARSE_DENSITY;
 }
