@@ -30,28 +30,6 @@ import {
 /** Largest estimated fraction of non-zeros in gy for which the sparse backward is used. */
 export const CONV_SPARSE_DENSITY = 0.06;
 
-/** Fraction of non-zeros of a[0 … n), estimated from an evenly strided sample of ~16K elements. */
-export function densityEstimate(a: FloatArray, n: number): number {
-  const step = Math.max(1, Math.floor(n / 16384)) | 1;
-  let nz = 0;
-  let count = 0;
-  for (let i = 0; i < n; i += step, count++) if (a[i] !== 0) nz++;
-  return count === 0 ? 1 : nz / count;
-}
-
-/** Every element of a[0 … n) is finite. */
-export function allFinite(a: FloatArray, n: number): boolean {
-  let z0 = 0;
-  let z1 = 0;
-  let i = 0;
-  for (; i + 1 < n; i += 2) {
-    z0 += a[i]! * 0;
-    z1 += a[i + 1]! * 0;
-  }
-  if (i < n) z0 += a[i]! * 0;
-  return z0 + z1 === 0;
-}
-
 // Per-thread float64 accumulators (each worker has its own module instance).
 let accBuf = new Float64Array(1024);
 const acc = (n: number): Float64Array => {

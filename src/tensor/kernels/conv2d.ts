@@ -17,12 +17,11 @@
 // so zeros/circular padding, stride and dilation all share the same inner loops.
 
 import {
-  allFinite,
   CONV_SPARSE_DENSITY,
   conv2dBackwardInputSparse,
   conv2dBackwardWeightSparse,
-  densityEstimate,
 } from './conv2d-sparse.ts';
+import { allFinite, densityEstimate } from './sparsity.ts';
 import { gemmStrided } from './gemm.ts';
 import type { FloatArray } from './types.ts';
 import {

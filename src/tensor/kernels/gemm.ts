@@ -17,6 +17,7 @@
 // (4×4, 4×8, 8×4 spill and run ~35% slower).
 
 import type { FloatArray } from './types.ts';
+import { densityEstimate } from './sparsity.ts';
 import {
   finishOutput,
   parallelFor,
@@ -566,15 +567,6 @@ function sparseTask(a: TaskArgs, j: number): void {
   }
 }
 registerTask('linear.sparse', sparseTask);
-
-/** Fraction of non-zeros in x[0 … n), estimated from an evenly strided sample of ~16K elements. */
-function densityEstimate(x: FloatArray, n: number): number {
-  const step = Math.max(1, Math.floor(n / 16384)) | 1; // odd, so rows are not sampled in phase
-  let nz = 0;
-  let count = 0;
-  for (let i = 0; i < n; i += step, count++) if (x[i] !== 0) nz++;
-  return nz / count;
-}
 
 /** bad[o] = 1 where row o (o0 ≤ o < o1) of w [outF, inF] holds an Inf or NaN. */
 function nonFiniteRows(bad: Uint8Array, w: FloatArray, o0: number, o1: number, inF: number): void {
