@@ -207,40 +207,41 @@ export function parallelFor(name: string, args: TaskArgs, nChunks: number): void
 export const isSharedArray = (a: ArrayBufferView): boolean => a.buffer instanceof SharedArrayBuffer;
 const isShared = isSharedArray;
 
+type SharedCtor<T> = { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number };
+
+// A typed array of at least n elements over a SharedArrayBuffer, kept in `cache` per slot and
+// replaced only when too small.
+function sharedScratch<T extends { length: number }>(
+  cache: Map<string, T>,
+  C: SharedCtor<T>,
+  slot: string,
+  n: number,
+): T {
+  let a = cache.get(slot);
+  if (a === undefined || a.length < n) {
+    a = new C(new SharedArrayBuffer(Math.max(n, 1) * C.BYTES_PER_ELEMENT));
+    cache.set(slot, a);
+  }
+  return a;
+}
+
 const scratch = new Map<string, Float64Array>();
+const scratchI32 = new Map<string, Int32Array>();
+const scratch32 = new Map<string, Float32Array>();
 
 /** A Float64Array of at least n elements over a SharedArrayBuffer, reused per `slot`. */
 export function sharedF64(slot: string, n: number): Float64Array {
-  let a = scratch.get(slot);
-  if (a === undefined || a.length < n) {
-    a = new Float64Array(new SharedArrayBuffer(Math.max(n, 1) * 8));
-    scratch.set(slot, a);
-  }
-  return a;
+  return sharedScratch(scratch, Float64Array, slot, n);
 }
-
-const scratchI32 = new Map<string, Int32Array>();
 
 /** An Int32Array of at least n elements over a SharedArrayBuffer, reused per `slot`. */
 export function sharedI32(slot: string, n: number): Int32Array {
-  let a = scratchI32.get(slot);
-  if (a === undefined || a.length < n) {
-    a = new Int32Array(new SharedArrayBuffer(Math.max(n, 1) * 4));
-    scratchI32.set(slot, a);
-  }
-  return a;
+  return sharedScratch(scratchI32, Int32Array, slot, n);
 }
-
-const scratch32 = new Map<string, Float32Array>();
 
 function sharedLike(slot: string, like: FloatArray, n: number): FloatArray {
   if (like instanceof Float64Array) return sharedF64(slot, n).subarray(0, n);
-  let a = scratch32.get(slot);
-  if (a === undefined || a.length < n) {
-    a = new Float32Array(new SharedArrayBuffer(Math.max(n, 1) * 4));
-    scratch32.set(slot, a);
-  }
-  return a.subarray(0, n);
+  return sharedScratch(scratch32, Float32Array, slot, n).subarray(0, n);
 }
 
 /**
