@@ -22,6 +22,8 @@ import {
   finishOutput,
   parallelFor,
   registerTask,
+  sharedF32,
+  sharedF64,
   sharedInput,
   sharedOutput,
   threadsFor,
@@ -141,7 +143,7 @@ export function conv2dBackwardInputSparse(
   // w [cOut][cInG][kh][kw] → wT [cOut][kh][kw][cInG]
   const cInG = p.cIn / p.groups;
   const kk = p.kh * p.kw;
-  const wT = new Float64Array(new SharedArrayBuffer(Math.max(1, p.cOut * cInG * kk) * 8));
+  const wT = sharedF64('convs.wT', p.cOut * cInG * kk);
   for (let o = 0; o < p.cOut; o++) {
     for (let c = 0; c < cInG; c++) {
       for (let t = 0; t < kk; t++) wT[(o * kk + t) * cInG + c] = w[(o * cInG + c) * kk + t]!;
@@ -157,8 +159,6 @@ export function conv2dBackwardInputSparse(
   finishOutput(gx, gxs);
 }
 
-let xTBuf = new Float32Array(new SharedArrayBuffer(4));
-
 /** gw from the non-zeros of gy (zero padding); output channels split over the threads. */
 export function conv2dBackwardWeightSparse(
   gw: FloatArray,
@@ -169,13 +169,8 @@ export function conv2dBackwardWeightSparse(
   // x [n][cIn][h][w] → channels-last [n][h][w][cIn] (float32 is exact for float32 inputs)
   const hw = p.h * p.w;
   const size = p.n * p.cIn * hw;
-  let xT: FloatArray;
-  if (x instanceof Float64Array) {
-    xT = new Float64Array(new SharedArrayBuffer(Math.max(1, size) * 8));
-  } else {
-    if (xTBuf.length < size) xTBuf = new Float32Array(new SharedArrayBuffer(size * 4));
-    xT = xTBuf;
-  }
+  const xT: FloatArray =
+    x instanceof Float64Array ? sharedF64('convs.xT', size) : sharedF32('convs.xT', size);
   for (let i = 0; i < p.n; i++) {
     for (let c = 0; c < p.cIn; c++) {
       const src = (i * p.cIn + c) * hw;

@@ -239,9 +239,13 @@ export function sharedI32(slot: string, n: number): Int32Array {
   return sharedScratch(scratchI32, Int32Array, slot, n);
 }
 
+/** A Float32Array of at least n elements over a SharedArrayBuffer, reused per `slot`. */
+export function sharedF32(slot: string, n: number): Float32Array {
+  return sharedScratch(scratch32, Float32Array, slot, n);
+}
+
 function sharedLike(slot: string, like: FloatArray, n: number): FloatArray {
-  if (like instanceof Float64Array) return sharedF64(slot, n).subarray(0, n);
-  return sharedScratch(scratch32, Float32Array, slot, n).subarray(0, n);
+  return (like instanceof Float64Array ? sharedF64(slot, n) : sharedF32(slot, n)).subarray(0, n);
 }
 
 /**
