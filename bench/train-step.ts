@@ -4,7 +4,9 @@
  *     (baseline, and the DeepShift nets Crude / PS / Q when src/models/deepshift.ts has them);
  *   - `op`: the baseline's per-op breakdown, forward and backward of each layer measured on
  *     their own (fresh graph each repetition), the optimizer step and loading one MNIST batch;
- *   - `infer`: the baseline's eval-mode forward over the 10,000-image test set (batch 1000).
+ *   - `evaluate`: `evaluate` over the 10,000-image test set (batch 1000, as each epoch's test pass)
+ *     of the baseline at every thread count and of PS and Q at the last one, each traced (the
+ *     default: a fused, frozen inference plan) and eager (`trace: false`) side by side.
  * Inputs are what training sees: the first 64 MNIST training images (normalised) and, for every
  * net with a committed result, its trained weights (docs/results/<run>/model.safetensors): the
  * activations of a trained net are mostly zeros after ReLU + max-pool (fc1's input: ~90 %), which
@@ -214,17 +216,23 @@ async function loadBatchMs(): Promise<number | null> {
   }
 }
 
-async function inferenceMs(): Promise<number | null> {
+/**
+ * `evaluate` of one net's committed weights over the 10,000 test images (batch 1000, as every
+ * epoch's test pass), traced (the default: fused, frozen plan) or eager (`trace: false`).
+ */
+async function inferenceMs(name: string, trace: boolean): Promise<number | null> {
   let test;
   try {
     test = (await loadMnist()).test;
   } catch {
     return null; // no MNIST files available
   }
+  const make = nets().find(([n]) => n === name)?.[1];
+  if (make === undefined) return null;
   manualSeed(0);
-  const { model: net } = withWeights('baseline', () => new BaselineNet());
+  const { model: net } = withWeights(name, make);
   const t0 = performance.now();
-  evaluate(net, test, 1000); // what every epoch's test pass runs
+  evaluate(net, test, 1000, { trace });
   return performance.now() - t0;
 }
 
@@ -252,9 +260,18 @@ export async function benchTrainStep(): Promise<object[]> {
       );
       const load = await loadBatchMs();
       r['load batch (MNIST)'] = load === null ? null : +load.toFixed(2);
-      const inf = await inferenceMs();
-      r['evaluate test set 10k (baseline, batch 1000 in slices of 64)'] =
-        inf === null ? null : +inf.toFixed(0);
+      // the baseline at every thread count, the DeepShift nets at the last one (time)
+      const last = t === counts[counts.length - 1];
+      for (const name of ['baseline', 'ps', 'q']) {
+        for (const trace of [true, false]) {
+          const ms = name === 'baseline' || last ? await inferenceMs(name, trace) : null;
+          const key =
+            name === 'baseline' && trace
+              ? 'evaluate test set 10k (baseline, batch 1000 in slices of 64)'
+              : `evaluate test set 10k (${name}${trace ? '' : ', eager: trace false'})`;
+          r[key] = ms === null ? null : +ms.toFixed(0);
+        }
+      }
       byThreads[t] = r;
       await new Promise((res) => setImmediate(res));
     }

@@ -11,6 +11,7 @@ import { manualSeed, defaultGenerator, Generator } from '../../src/tensor/random
 import { noGrad } from '../../src/autograd/grad-mode.ts';
 import { BufferArena } from '../../src/tensor/arena.ts';
 import { nllLoss } from '../../src/nn/functional.ts';
+import { traceInference, type InferencePlan } from '../../src/nn/trace.ts';
 import { save, load } from '../../src/nn/serialization.ts';
 import type { Module, StateDict } from '../../src/nn/index.ts';
 import { Tensor } from '../../src/tensor/tensor.ts';
@@ -141,16 +142,30 @@ export const EVAL_CHUNK = 64;
 /** A black (0) pixel after the loader's ToTensor + Normalize: the border of a translated image. */
 const AUGMENT_FILL = normalizedFill(MNIST_MEAN, MNIST_STD);
 
-/** Average NLL and accuracy on a dataset, in eval mode without a graph. */
+/**
+ * Average NLL and accuracy on a dataset, in eval mode without a graph. Each input shape's first
+ * slice is traced (`traceInference`) and the later ones replay the plan: the same values as the
+ * eager forward, with conv → ReLU → max-pool fused; a forward that cannot be traced runs eagerly,
+ * as it does with `{ trace: false }`.
+ */
 export function evaluate(
   model: Module,
   data: TensorDataset,
   batchSize: number,
+  opts: { trace?: boolean } = {},
 ): { loss: number; correct: number; total: number } {
   model.eval();
   let loss = 0;
   let correct = 0;
   const arena = new BufferArena();
+  const plans = new Map<string, InferencePlan | null>();
+  const constants = [...model.parameters(), ...model.buffers()];
+  const score = (out: Tensor, y: Tensor): void => {
+    loss += nllLoss(out, y, { reduction: 'sum' }).item();
+    const pred = out.argmax(1)._flat();
+    const t = y._flat();
+    for (let i = 0; i < t.length; i++) if (pred[i] === t[i]) correct++;
+  };
   noGrad(() => {
     for (const [xb, yb] of new DataLoader(data, { batchSize })) {
       const n = xb.shape[0]!;
@@ -158,14 +173,17 @@ export function evaluate(
         const len = Math.min(EVAL_CHUNK, n - s);
         const x = len === n ? xb : xb.narrow(0, s, len);
         const y = len === n ? yb : yb.narrow(0, s, len);
+        const key = x.shape.join(',');
+        const plan = plans.get(key);
+        if (opts.trace !== false && plan === undefined) {
+          // outside the arena: a plan keeps the results it froze while tracing
+          const t = traceInference((v) => model.forward(v), x, constants);
+          plans.set(key, t.plan);
+          score(t.output, y);
+          continue;
+        }
         // every slice runs the same forward: its activations reuse the previous slice's buffers
-        arena.run(() => {
-          const out = model.forward(x);
-          loss += nllLoss(out, y, { reduction: 'sum' }).item();
-          const pred = out.argmax(1)._flat();
-          const t = y._flat();
-          for (let i = 0; i < t.length; i++) if (pred[i] === t[i]) correct++;
-        });
+        arena.run(() => score(plan ? plan.run(x) : model.forward(x), y));
       }
     }
   });

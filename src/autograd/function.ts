@@ -72,6 +72,11 @@ export interface FunctionClass {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   forward(ctx: Context, ...args: any[]): Tensor;
   backward(ctx: Context, gradOutput: Tensor): Grads;
+  /**
+   * Set on Functions whose output depends only on their arguments (no random numbers, no state):
+   * `traceInference` replays only those. The tag names the op for fusion rules and plan listings.
+   */
+  traceTag?: string;
 }
 
 export type ForwardArgs<F> = F extends { forward(ctx: Context, ...args: infer A): Tensor }
@@ -92,6 +97,22 @@ export class Node {
   }
 }
 
+/** Sees every top-level Function call (not the ones inside another Function's forward). */
+export type TraceHook = (fn: FunctionClass, args: readonly unknown[], out: Tensor) => void;
+
+let traceHook: TraceHook | null = null;
+let applyDepth = 0;
+
+/**
+ * Install (or, with null, remove) the hook that records Function calls for `traceInference`;
+ * returns the previous hook.
+ */
+export function setTraceHook(hook: TraceHook | null): TraceHook | null {
+  const prev = traceHook;
+  traceHook = hook;
+  return prev;
+}
+
 /**
  * Base class of differentiable functions. Subclasses define static `forward(ctx, ...args)` and
  * `backward(ctx, gradOutput)` (one gradient per forward argument, null where none) and are called
@@ -104,7 +125,13 @@ export class Function {
     const record = isGradEnabled() && needs.some(Boolean);
     // as in PyTorch, no input needs a gradient when no graph is recorded (grad mode off)
     ctx.needsInputGrad = record ? needs : needs.map(() => false);
-    let out = noGrad(() => this.forward(ctx, ...(args as unknown[])));
+    let out: Tensor;
+    applyDepth++;
+    try {
+      out = noGrad(() => this.forward(ctx, ...(args as unknown[])));
+    } finally {
+      applyDepth--;
+    }
     if (!isTensor(out)) throw new Error(`${this.name}.forward must return a Tensor`);
     if (record) {
       // An output that is one of the inputs (or already in a graph) gets its own alias node.
@@ -113,6 +140,7 @@ export class Function {
       const inputs = (args as unknown[]).map((a) => (isTensor(a) ? a : null));
       out._attach(new Node(this, ctx, inputs));
     }
+    if (traceHook !== null && applyDepth === 0) traceHook(this, args as unknown[], out);
     return out;
   }
 }

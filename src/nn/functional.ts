@@ -4,6 +4,7 @@
  */
 import { Tensor } from '../tensor/tensor.ts';
 import { Function, type Context } from '../autograd/function.ts';
+import { isGradEnabled } from '../autograd/grad-mode.ts';
 import { allocate, allocateUninitialized, isFloating } from '../tensor/dtype.ts';
 import { normDim, shapeStr } from '../tensor/shape.ts';
 import { defaultGenerator, type Generator } from '../tensor/random.ts';
@@ -14,6 +15,7 @@ import {
   conv2dBackwardWeight,
   conv2dForward,
   conv2dParams,
+  conv2dReluPoolForward,
   type Conv2dOptions,
   type Conv2dParams,
 } from '../tensor/kernels/conv2d.ts';
@@ -55,6 +57,7 @@ function checkFloat(op: string, ...ts: (Tensor | null)[]): void {
 }
 
 class Conv2dFn extends Function {
+  static traceTag = 'conv2d';
   static forward(ctx: Context, x: Tensor, w: Tensor, b: Tensor | null, p: Conv2dParams): Tensor {
     ctx.saveForBackward(x, w);
     ctx.p = p;
@@ -109,7 +112,54 @@ export function conv2d(
   return unbatched ? y.squeeze(0) : y;
 }
 
+class Conv2dReluPoolFn extends Function {
+  static forward(
+    _ctx: Context,
+    x: Tensor,
+    w: Tensor,
+    b: Tensor | null,
+    p: Conv2dParams,
+    pool: MaxPool2dParams | null,
+  ): Tensor {
+    const oh = pool === null ? p.outH : pool.outH;
+    const ow = pool === null ? p.outW : pool.outW;
+    const y = allocOut(x, p.n * p.cOut * oh * ow);
+    conv2dReluPoolForward(y, f(x), f(w), b ? f(b) : null, p, pool);
+    return Tensor.fromData(y, [p.n, p.cOut, oh, ow]);
+  }
+  static backward(): never {
+    throw new Error('conv2dReluPool: a fused inference op has no backward');
+  }
+}
+
+/**
+ * maxPool2d(relu(conv2d(x, w, b, p)), pool) in one pass, or relu(conv2d(…)) with pool null: the
+ * fused op `traceInference` puts in place of those calls. Same values as the separate ops;
+ * inference only (an error if a gradient would be needed). p and pool come from `conv2dParams`
+ * and `maxPool2dParams` for x's and the convolution's output shapes.
+ */
+export function conv2dReluPool(
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null,
+  p: Conv2dParams,
+  pool: MaxPool2dParams | null,
+): Tensor {
+  checkFloat('conv2dReluPool', x, weight, bias);
+  if (isGradEnabled() && [x, weight, bias].some((t) => t !== null && t.requiresGrad)) {
+    throw new Error('conv2dReluPool: inference only; call it under noGrad');
+  }
+  const want = [p.n, p.cIn, p.h, p.w];
+  if (x.ndim !== 4 || x.shape.some((d, i) => d !== want[i])) {
+    throw new Error(
+      `conv2dReluPool: input of shape ${shapeStr(x.shape)} does not match the convolution's ${shapeStr(want)}`,
+    );
+  }
+  return Conv2dReluPoolFn.apply(x, weight, bias, p, pool);
+}
+
 class LinearFn extends Function {
+  static traceTag = 'linear';
   static forward(ctx: Context, x: Tensor, w: Tensor, b: Tensor | null): Tensor {
     ctx.saveForBackward(x, w);
     const [batch, inF] = x.shape as [number, number];
@@ -155,6 +205,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
 }
 
 class MaxPool2dFn extends Function {
+  static traceTag = 'maxPool2d';
   static forward(ctx: Context, x: Tensor, p: MaxPool2dParams): Tensor {
     const n = p.n * p.c * p.outH * p.outW;
     const y = allocOut(x, n);
@@ -279,6 +330,7 @@ export function dropout2d(
 }
 
 class LogSoftmaxFn extends Function {
+  static traceTag = 'logSoftmax';
   static forward(ctx: Context, x: Tensor): Tensor {
     const cols = x.size(-1);
     const rows = x.numel() / Math.max(cols, 1);

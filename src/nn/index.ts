@@ -23,3 +23,5 @@ export { LinearShiftQ, Conv2dShiftQ, qShiftRange } from './shift-q.ts';
 export type { Conv2dShiftQOptions } from './shift-q.ts';
 export { convertToShift, roundShiftWeights } from './convert.ts';
 export type { ConvertOptions, ConvertResult } from './convert.ts';
+export { traceInference } from './trace.ts';
+export type { InferencePlan, TraceResult } from './trace.ts';

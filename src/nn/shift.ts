@@ -92,6 +92,7 @@ const POW2 = Float64Array.from({ length: 2 * POW2_BIAS + 1 }, (_, i) => 2 ** (i 
  * composite makes six; PS training runs it every step). Same values and gradients.
  */
 class PSWeight extends Function {
+  static traceTag = 'psWeight';
   static forward(ctx: Context, shift: Tensor, sign: Tensor): Tensor {
     const s = shift._flat();
     const g = sign._flat();

@@ -118,8 +118,10 @@ class ClampAbsSTE extends Function {
 }
 
 class RoundPowerOf2STE extends Function {
-  static forward(_ctx: Context, x: Tensor, rounding: Rounding, gen: Generator): Tensor {
-    return map(x, powerOf2Rounder(rounding, x.dtype === 'float32', gen));
+  // pure when deterministic: roundPowerOf2 passes the generator only for stochastic rounding
+  static traceTag = 'roundPowerOf2';
+  static forward(_ctx: Context, x: Tensor, rounding: Rounding, gen: Generator | null): Tensor {
+    return map(x, powerOf2Rounder(rounding, x.dtype === 'float32', gen ?? defaultGenerator));
   }
   // straight through: dx = g
   static backward(_ctx: Context, g: Tensor) {
@@ -128,6 +130,7 @@ class RoundPowerOf2STE extends Function {
 }
 
 class RoundFixedPointSTE extends Function {
+  static traceTag = 'roundFixedPoint';
   static forward(_ctx: Context, x: Tensor, integerBits: number, fractionBits: number): Tensor {
     const delta = 2 ** -fractionBits;
     const lo = -(2 ** (integerBits - 1));
@@ -205,7 +208,7 @@ export function roundPowerOf2(
   generator: Generator = defaultGenerator,
 ): Tensor {
   checkFloat('roundPowerOf2', x);
-  return RoundPowerOf2STE.apply(x, rounding, generator);
+  return RoundPowerOf2STE.apply(x, rounding, rounding === 'stochastic' ? generator : null);
 }
 
 /**

@@ -61,6 +61,11 @@ function runWith<T>(arena: BufferArena, fn: () => T): T {
   }
 }
 
+/** Whether a BufferArena is running (its buffers are reused by the next run). */
+export function arenaRunning(): boolean {
+  return current !== null;
+}
+
 /**
  * The running arena's buffer for `bytes` (zero-filled if `zero`; a new buffer always is), or null
  * when none runs or the buffer is small.

@@ -103,6 +103,8 @@ describe('evaluate', () => {
       expect(r.correct).toBe(ref.correct);
       expect(r.correct).toBeGreaterThan(0);
       expect(r.loss).toBeCloseTo(ref.loss, 5);
+      // the traced plan (fused, frozen) gives the eager forward's numbers exactly
+      expect(evaluate(model, data, 100, { trace: false })).toEqual(r);
     });
   }
 });

@@ -66,6 +66,7 @@ function viewStrides(x: Tensor, shape: readonly number[]): number[] | null {
 }
 
 class Reshape extends Function {
+  static traceTag = 'reshape';
   static forward(ctx: Context, x: Tensor, shape: number[]): Tensor {
     ctx.inShape = x.shape;
     // A view when the strides allow it (squeeze/unsqueeze always do), else a contiguous copy.

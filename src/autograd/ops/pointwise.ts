@@ -200,6 +200,7 @@ class Sign extends Function {
 }
 
 class Relu extends Function {
+  static traceTag = 'relu';
   static forward(ctx: Context, x: Tensor): Tensor {
     ctx.saveForBackward(x);
     if (!isFloating(x.dtype)) return unaryMap(x, (v) => (v > 0 ? v : 0));

@@ -24,6 +24,8 @@ import {
 import { allFinite, densityEstimate } from './sparsity.ts';
 import { gemmStrided } from './gemm.ts';
 import type { FloatArray } from './types.ts';
+import { reluRange } from './elementwise.ts';
+import { maxPool2dForwardPlanes, reluMaxPool2dK2S2, type MaxPool2dParams } from './pool.ts';
 import {
   finishOutput,
   parallelFor,
@@ -37,6 +39,7 @@ import {
   weightChunks,
   winogradBackwardWeight,
   winogradForward,
+  winogradForwardImage,
   winogradWeights,
   winogradWeightScratch,
   type WinogradParams,
@@ -475,6 +478,7 @@ function directImage(
   b: FloatArray | null,
   p: Conv2dParams,
   i: number,
+  yImg: number,
 ): void {
   const { cOut, h, outH, outW } = p;
   const W = p.w;
@@ -485,7 +489,7 @@ function directImage(
     const w0 = w[q]!, w1 = w[q + 1]!, w2 = w[q + 2]!, w3 = w[q + 3]!, w4 = w[q + 4]!,
       w5 = w[q + 5]!, w6 = w[q + 6]!, w7 = w[q + 7]!, w8 = w[q + 8]!;
     const bias = b === null ? 0 : b[o]!;
-    let yo = (i * cOut + o) * outH * outW;
+    let yo = yImg + o * outH * outW;
     for (let r = 0; r < outH; r++) {
       const i0 = xo + r * W;
       const i1 = i0 + W;
@@ -512,7 +516,8 @@ function directImage(
 }
 
 registerTask('conv2d.direct', (a, i) => {
-  directImage(a[0], a[1], a[2], a[3], a[4], i);
+  const p = a[4] as Conv2dParams;
+  directImage(a[0], a[1], a[2], a[3], p, i, i * p.cOut * p.outH * p.outW);
 });
 
 /** `conv2dForward` for one input channel, 3×3, stride 1, no padding (see above). */
@@ -527,7 +532,7 @@ export function conv2dForwardDirect3x3(
     throw new Error('conv2dForwardDirect3x3: not a 1-channel 3×3 stride-1 unpadded convolution');
   const { n } = p;
   if (threadsFor(n) <= 1) {
-    for (let i = 0; i < n; i++) directImage(y, x, w, b, p, i);
+    for (let i = 0; i < n; i++) directImage(y, x, w, b, p, i, i * p.cOut * p.outH * p.outW);
     return;
   }
   const ys = sharedOutput('conv.y', y, n * p.cOut * p.outH * p.outW);
@@ -545,6 +550,7 @@ function forwardImage(
   b: FloatArray | null,
   p: Conv2dParams,
   i: number,
+  yImg: number,
 ): void {
   const { cIn, h, cOut, groups, outH, outW } = p;
   const cInG = cIn / groups;
@@ -556,7 +562,7 @@ function forwardImage(
   const col = pointwise ? colBuf : colScratch(K * P);
   for (let g = 0; g < groups; g++) {
     const xOff = (i * cIn + g * cInG) * hw;
-    const yOff = (i * cOut + g * cOutG) * P;
+    const yOff = yImg + g * cOutG * P;
     if (b !== null) {
       for (let o = 0; o < cOutG; o++) y.fill(b[g * cOutG + o]!, yOff + o * P, yOff + (o + 1) * P);
     }
@@ -638,7 +644,7 @@ function weightChunk(
 registerTask('conv2d.forward', (a, i) => {
   const p = a[4] as Conv2dParams;
   if (!isPointwise(p)) buildMaps(p);
-  forwardImage(a[0], a[1], a[2], a[3], p, i);
+  forwardImage(a[0], a[1], a[2], a[3], p, i, i * p.cOut * p.outH * p.outW);
 });
 registerTask('conv2d.input', (a, i) => {
   const p = a[3] as Conv2dParams;
@@ -662,7 +668,7 @@ export function conv2dForwardIm2col(
   const { n } = p;
   if (threadsFor(n) <= 1) {
     if (!isPointwise(p)) buildMaps(p);
-    for (let i = 0; i < n; i++) forwardImage(y, x, w, b, p, i);
+    for (let i = 0; i < n; i++) forwardImage(y, x, w, b, p, i, i * p.cOut * p.outH * p.outW);
     return;
   }
   const ys = sharedOutput('conv.y', y, n * p.cOut * p.outH * p.outW);
@@ -730,6 +736,107 @@ export function conv2dBackwardBias(gb: FloatArray, gy: FloatArray, p: Conv2dPara
     }
     gb[o] = s;
   }
+}
+
+// ------------------------------------------------------ inference: conv2d + ReLU (+ max-pool)
+//
+// y = maxPool2d(relu(conv2d(x, w) + b)), or relu(conv2d(x, w) + b) when pool is null, image by
+// image: each image's convolution is stored in the output's dtype (as conv2dForward stores it)
+// and ReLU'd while it is still in cache; with a pool it goes to a per-thread scratch image and
+// is pooled from there, so the full-size activation never goes out to memory. The per-image
+// kernels, the ReLU and the pool code are the ones the three separate ops run, so the values are
+// the same bit for bit. No argmax is kept: inference only.
+
+type ConvAlgorithm = 'direct' | 'winograd' | 'im2col';
+
+// per-thread scratch image (each worker has its own module instance)
+let fusedF32 = new Float32Array(0);
+let fusedF64 = new Float64Array(0);
+
+function fusedScratch(like: FloatArray, n: number): FloatArray {
+  if (like instanceof Float32Array) {
+    if (fusedF32.length < n) fusedF32 = new Float32Array(n);
+    return fusedF32;
+  }
+  if (fusedF64.length < n) fusedF64 = new Float64Array(n);
+  return fusedF64;
+}
+
+function fusedImage(
+  y: FloatArray,
+  x: FloatArray,
+  w: FloatArray,
+  u: Float64Array | null,
+  wp: WinogradParams | null,
+  b: FloatArray | null,
+  p: Conv2dParams,
+  pool: MaxPool2dParams | null,
+  algo: ConvAlgorithm,
+  i: number,
+): void {
+  const size = p.cOut * p.outH * p.outW;
+  const dst = pool === null ? y : fusedScratch(y, size);
+  const off = pool === null ? i * size : 0;
+  if (algo === 'direct') directImage(dst, x, w, b, p, i, off);
+  else if (algo === 'winograd') winogradForwardImage(dst, x, u!, b, wp!, i, off);
+  else forwardImage(dst, x, w, b, p, i, off);
+  if (pool === null) {
+    reluRange(dst, dst, off, off + size);
+    return;
+  }
+  const pooled = p.cOut * pool.outH * pool.outW;
+  const yi = y.subarray(i * pooled, (i + 1) * pooled);
+  if (dst instanceof Float32Array && yi instanceof Float32Array) {
+    if (reluMaxPool2dK2S2(yi, dst, pool, 0, p.cOut)) return;
+  }
+  reluRange(dst, dst, 0, size);
+  maxPool2dForwardPlanes(yi, dst, pool, 0, p.cOut);
+}
+
+registerTask('conv2d.fused', (a, i) => {
+  const p = a[6] as Conv2dParams;
+  if (a[8] === 'im2col' && !isPointwise(p)) buildMaps(p);
+  fusedImage(a[0], a[1], a[2], a[3], a[4], a[5], p, a[7], a[8], i);
+});
+
+/**
+ * y = maxPool2d(relu(conv2d(x, w) + b), pool) for pool params of the convolution's output shape,
+ * or y = relu(conv2d(x, w) + b) when pool is null; the same values as the three kernels in turn.
+ * Images are split across threads.
+ */
+export function conv2dReluPoolForward(
+  y: FloatArray,
+  x: FloatArray,
+  w: FloatArray,
+  b: FloatArray | null,
+  p: Conv2dParams,
+  pool: MaxPool2dParams | null,
+): void {
+  if (
+    pool !== null &&
+    (pool.n !== p.n || pool.c !== p.cOut || pool.h !== p.outH || pool.w !== p.outW)
+  ) {
+    throw new Error(
+      `conv2dReluPool: max-pool input [${pool.n}, ${pool.c}, ${pool.h}, ${pool.w}] is not the convolution's output [${p.n}, ${p.cOut}, ${p.outH}, ${p.outW}]`,
+    );
+  }
+  const algo: ConvAlgorithm = direct3x3Shape(p) ? 'direct' : conv2dAlgorithm(p, 'forward');
+  let u: Float64Array | null = null;
+  const wp = algo === 'winograd' ? winoParams(p) : null;
+  if (algo === 'winograd') {
+    u = winogradWeightScratch('conv.u', p.cOut, p.cIn);
+    winogradWeights(u, w, p.cOut, p.cIn, false);
+  }
+  if (threadsFor(p.n) <= 1) {
+    if (algo === 'im2col' && !isPointwise(p)) buildMaps(p);
+    for (let i = 0; i < p.n; i++) fusedImage(y, x, w, u, wp, b, p, pool, algo, i);
+    return;
+  }
+  const ySize = p.n * p.cOut * (pool === null ? p.outH * p.outW : pool.outH * pool.outW);
+  const ys = sharedOutput('conv.y', y, ySize);
+  const xs = sharedInput('conv.x', x, p.n * p.cIn * p.h * p.w);
+  parallelFor('conv2d.fused', [ys, xs, w, u, wp, b, p, pool, algo], p.n);
+  finishOutput(y, ys);
 }
 
 // ------------------------------------------------------------------------------- references

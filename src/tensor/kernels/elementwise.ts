@@ -32,8 +32,8 @@ registerTask('relu.forward', (a, c) => {
   reluRange(a[0], a[1], i0, Math.min(i0 + RELU_CHUNK, a[2] as number));
 });
 
-// y[i] = max(x[i], 0) for i in [i0, i1)
-function reluRange(y: FloatArray, x: FloatArray, i0: number, i1: number): void {
+/** y[i] = max(x[i], 0) for i in [i0, i1) on the calling thread (reluForward's arithmetic). */
+export function reluRange(y: FloatArray, x: FloatArray, i0: number, i1: number): void {
   if (x instanceof Float32Array && y instanceof Float32Array) {
     const n = i1 - i0;
     reluForwardBits(bitsOf(y.subarray(i0), n), bitsOf(x.subarray(i0), n), n);

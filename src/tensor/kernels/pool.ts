@@ -274,6 +274,100 @@ function forwardPlanes(
   else maxPool2dForwardGeneral(y, argmax, x, p, p0, p1);
 }
 
+/** Planes [p0, p1) of the forward without indices, on the calling thread (inference). */
+export function maxPool2dForwardPlanes(
+  y: FloatArray,
+  x: FloatArray,
+  p: MaxPool2dParams,
+  p0: number,
+  p1: number,
+): void {
+  forwardPlanes(y, null, x, p, p0, p1);
+}
+
+/**
+ * y = maxPool2d(relu(x)) with kernel 2 / stride 2 (no padding, dilation 1, complete windows) for
+ * float32 planes [p0, p1): the values reluForward then maxPool2dForward give, bit for bit. Both
+ * give +0 for a window of values ≤ 0 and both pass a NaN on, so ReLU may go first, on the IEEE
+ * bits: after it, a non-NaN value's bits are a non-negative int32 that orders like the float, and
+ * the window's maximum is integer arithmetic without a data-dependent branch (random signs make
+ * the pool's comparisons mispredict). A window holding a NaN goes through the separate ops' code.
+ * Returns false, writing nothing, when p is not such a pool.
+ */
+export function reluMaxPool2dK2S2(
+  y: Float32Array,
+  x: Float32Array,
+  p: MaxPool2dParams,
+  p0: number,
+  p1: number,
+): boolean {
+  if (!isK2S2(p)) return false;
+  const { h, w, outH, outW } = p;
+  const xb = new Int32Array(x.buffer, x.byteOffset, x.length);
+  const yb = new Int32Array(y.buffer, y.byteOffset, y.length);
+  const hw = h * w;
+  const ohw = outH * outW;
+  for (let pl = p0; pl < p1; pl++) {
+    const xo = pl * hw;
+    let o = pl * ohw;
+    for (let oh = 0; oh < outH; oh++) {
+      const r0 = xo + 2 * oh * w;
+      for (let ow = 0; ow < outW; ow++, o++) {
+        const i = r0 + 2 * ow;
+        const a = xb[i]!;
+        const b = xb[i + 1]!;
+        const c = xb[i + w]!;
+        const d = xb[i + w + 1]!;
+        // negative iff one of the four is a NaN (magnitude bits above infinity's)
+        const nan =
+          (EXP_INF - (a & ABS_MASK)) |
+          (EXP_INF - (b & ABS_MASK)) |
+          (EXP_INF - (c & ABS_MASK)) |
+          (EXP_INF - (d & ABS_MASK));
+        if (nan < 0) {
+          y[o] = nanWindow(a, b, c, d);
+          continue;
+        }
+        // ReLU: a set sign bit (negative, −0) gives +0
+        const ra = a & ~(a >> 31);
+        const rb = b & ~(b >> 31);
+        const rc = c & ~(c >> 31);
+        const rd = d & ~(d >> 31);
+        // m − (m − v) where m < v: the larger of two non-negative int32
+        let t = ra - rb;
+        let m = ra - (t & (t >> 31));
+        t = m - rc;
+        m -= t & (t >> 31);
+        t = m - rd;
+        m -= t & (t >> 31);
+        yb[o] = m;
+      }
+    }
+  }
+  return true;
+}
+
+const ABS_MASK = 0x7fffffff;
+const EXP_INF = 0x7f800000;
+const windowBits = new Int32Array(4);
+const windowVals = new Float32Array(windowBits.buffer);
+
+// A window holding a NaN, as reluForward (on the bits: a NaN keeps its bits) and then the pool's
+// scan (`v > max || v !== v`) treat it.
+function nanWindow(a: number, b: number, c: number, d: number): number {
+  const src = [a, b, c, d];
+  for (let k = 0; k < 4; k++) {
+    const v = src[k]!;
+    windowBits[k] = (v & ABS_MASK) > EXP_INF ? v : v & ~(v >> 31);
+  }
+  let m = windowVals[0]!;
+  for (let k = 1; k < 4; k++) {
+    const v = windowVals[k]!;
+    if (v > m || v !== v) m = v;
+  }
+  return m;
+}
+
 /** Planes per chunk of the threaded forward (fixed, so any thread count does the same work). */
 const POOL_CHUNK = 64;
 

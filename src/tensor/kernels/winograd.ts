@@ -225,14 +225,15 @@ function forwardBlock(T: number): number {
   return ceilTo(Math.ceil(T / Math.ceil(T / TB_MAX)), NR);
 }
 
-/** Forward on image `img`: y[img] = conv(x[img], U) (+ b), F(4×4, 3×3). */
-function forwardImage(
+/** Forward on image `img`: y[yImg …] = conv(x[img], U) (+ b), F(4×4, 3×3). */
+export function winogradForwardImage(
   y: FloatArray,
   x: FloatArray,
   u: Float64Array,
   b: FloatArray | null,
   p: WinogradParams,
   img: number,
+  yImg: number,
 ): void {
   const { ki, h, w, mo, padH, padW, outH, outW } = p;
   const tw = Math.ceil(outW / 4);
@@ -249,7 +250,6 @@ function forwardImage(
   const hw = h * w;
   const P = outH * outW;
   const xImg = img * ki * hw;
-  const yImg = img * mo * P;
   for (let t0 = 0; t0 < T; t0 += TB) {
     const tb = Math.min(TB, T - t0);
     const tbP = ceilTo(tb, NR);
@@ -368,7 +368,8 @@ function outputTransform(
 }
 
 registerTask('winograd.forward', (a, img) => {
-  forwardImage(a[0], a[1], a[2], a[3], a[4], img);
+  const p = a[4] as WinogradParams;
+  winogradForwardImage(a[0], a[1], a[2], a[3], p, img, img * p.mo * p.outH * p.outW);
 });
 
 /**
@@ -384,7 +385,8 @@ export function winogradForward(
 ): void {
   const ySize = p.n * p.mo * p.outH * p.outW;
   if (threadsFor(p.n) <= 1) {
-    for (let i = 0; i < p.n; i++) forwardImage(y, x, u, b, p, i);
+    for (let i = 0; i < p.n; i++)
+      winogradForwardImage(y, x, u, b, p, i, i * p.mo * p.outH * p.outW);
     return;
   }
   const ys = sharedOutput('wino.y', y, ySize);
