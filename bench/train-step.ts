@@ -27,6 +27,8 @@ import { evaluate, loadMnist } from '../scripts/lib/trainer.ts';
 import { existsSync } from 'node:fs';
 import { load } from '../src/nn/serialization.ts';
 import { noGrad } from '../src/autograd/grad-mode.ts';
+import { traceInference } from '../src/nn/trace.ts';
+import { BufferArena } from '../src/tensor/arena.ts';
 
 const BATCH = 64;
 
@@ -236,6 +238,39 @@ async function inferenceMs(name: string, trace: boolean): Promise<number | null>
   return performance.now() - t0;
 }
 
+/**
+ * One evaluation slice (the 64 images `x`) through the baseline in eval mode, eager and through
+ * its traced plan, alternating in a BufferArena as `evaluate` runs them: medians of each and the
+ * median of the per-pair ratios plan / eager.
+ */
+function evalSliceMs(x: Tensor, reps = 31): { eager: number; plan: number; ratio: number } {
+  manualSeed(0);
+  const net = withWeights('baseline', () => new BaselineNet()).model;
+  net.eval();
+  const plan = traceInference((v) => net.forward(v), x, net.parameters()).plan;
+  if (plan === null) throw new Error('bench: the baseline did not trace');
+  const arenaA = new BufferArena();
+  const arenaB = new BufferArena();
+  const eager: number[] = [];
+  const traced: number[] = [];
+  noGrad(() => {
+    for (let i = 0; i < reps + 3; i++) {
+      let t0 = performance.now();
+      arenaA.run(() => net.forward(x));
+      const e = performance.now() - t0;
+      t0 = performance.now();
+      arenaB.run(() => plan.run(x));
+      const p = performance.now() - t0;
+      if (i >= 3) {
+        eager.push(e);
+        traced.push(p);
+      }
+    }
+  });
+  const med = (a: number[]) => [...a].sort((u, v) => u - v)[a.length >> 1]!;
+  return { eager: med(eager), plan: med(traced), ratio: med(traced.map((p, i) => p / eager[i]!)) };
+}
+
 export async function benchTrainStep(): Promise<object[]> {
   const before = getNumThreads();
   const rows: Record<string, string | number | null>[] = [];
@@ -260,6 +295,10 @@ export async function benchTrainStep(): Promise<object[]> {
       );
       const load = await loadBatchMs();
       r['load batch (MNIST)'] = load === null ? null : +load.toFixed(2);
+      const slice = evalSliceMs(x);
+      r['eval-mode forward of the 64 images (baseline, eager)'] = +slice.eager.toFixed(1);
+      r['… through the traced plan (fused conv → relu → pool)'] = +slice.plan.toFixed(1);
+      r['… median ratio plan / eager, pairs run alternately'] = +slice.ratio.toFixed(3);
       // the baseline at every thread count, the DeepShift nets at the last one (time)
       const last = t === counts[counts.length - 1];
       for (const name of ['baseline', 'ps', 'q']) {

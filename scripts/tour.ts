@@ -49,3 +49,10 @@ for (const [images, labels] of new data.DataLoader(train, { batchSize: 64, shuff
   console.log(`loss ${batchLoss.item().toFixed(4)}`);
 }
 nn.save(model.stateDict(), 'runs/tour/model.safetensors'); // readable by safetensors.torch.load_file
+
+// Inference: trace one eval-mode forward and replay it (like torch.jit.trace + freeze); conv2d →
+// relu is fused into one pass, and the replay gives the eager forward's values bit for bit
+model.eval();
+const [batch] = new data.DataLoader(train, { batchSize: 64 });
+const { plan, reason } = nn.traceInference((x) => model.forward(x), batch![0], model.parameters());
+console.log(plan?.ops ?? reason); // [ 'conv2d+relu', 'reshape', 'linear', 'logSoftmax' ]

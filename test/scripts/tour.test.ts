@@ -15,5 +15,7 @@ describe('README API tour', () => {
     const losses = [...out.matchAll(/loss (\d+\.\d+)/g)].map((m) => Number(m[1]));
     expect(losses).toHaveLength(10);
     expect(losses[9]!).toBeLessThan(losses[0]!);
+    // the traced plan fuses conv → relu
+    expect(out).toContain("[ 'conv2d+relu', 'reshape', 'linear', 'logSoftmax' ]");
   });
 });
