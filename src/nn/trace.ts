@@ -106,14 +106,18 @@ export function traceInference(
   }
   const calls: Call[] = [];
   const prev = setTraceHook((fn, args, out) => calls.push({ fn, args: [...args], out }));
+  if (prev !== null) {
+    // inside another trace: leave the calls to it
+    setTraceHook(prev);
+    return { output: noGrad(() => forward(example)), plan: null, reason: 'a trace is recording' };
+  }
   let output: Tensor;
   try {
     output = noGrad(() => forward(example));
   } finally {
-    setTraceHook(prev);
+    setTraceHook(null);
   }
   const refuse = (reason: string): TraceResult => ({ output, plan: null, reason });
-  if (prev !== null) return refuse('a trace is already recording');
 
   const consts = new Set(constants);
   const slots = new Map<Tensor, number>([[example, 0]]);

@@ -151,6 +151,27 @@ describe('traceInference: what it fuses and what it refuses', () => {
     expect(b.reason).toMatch(/output is not the result of a traced op/);
   });
 
+  it('a trace inside a traced forward leaves its calls to the outer trace', () => {
+    manualSeed(9);
+    const w = randn([3, 4]);
+    let inner: string | null = null;
+    const fwd = (x: Tensor) => {
+      const t = traceInference((v) => F.linear(v, w), x, [w]);
+      inner = t.reason;
+      return F.relu(t.output);
+    };
+    const outer = traceInference(fwd, randn([2, 4]), [w]);
+    expect(inner).toBe('a trace is recording');
+    expect(outer.plan!.ops).toEqual(['linear', 'relu']);
+    const x = randn([2, 4]);
+    expect(
+      sameBits(
+        outer.plan!.run(x),
+        noGrad(() => F.relu(F.linear(x, w))),
+      ),
+    ).toBe(true);
+  });
+
   it('runs only on the traced shape and dtype, and not inside an arena', () => {
     manualSeed(7);
     const m = new BaselineNet();

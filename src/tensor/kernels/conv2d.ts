@@ -374,6 +374,13 @@ export function conv2dAlgorithm(
   return 'winograd';
 }
 
+type ConvAlgorithm = 'direct' | 'winograd' | 'im2col';
+
+/** The forward's kernel: direct for 1-channel unpadded 3×3, else as conv2dAlgorithm says. */
+function forwardAlgorithm(p: Conv2dParams): ConvAlgorithm {
+  return direct3x3Shape(p) ? 'direct' : conv2dAlgorithm(p, 'forward');
+}
+
 function winoParams(p: Conv2dParams): WinogradParams {
   return {
     n: p.n,
@@ -396,11 +403,12 @@ export function conv2dForward(
   b: FloatArray | null,
   p: Conv2dParams,
 ): void {
-  if (direct3x3Shape(p)) {
+  const algo = forwardAlgorithm(p);
+  if (algo === 'direct') {
     conv2dForwardDirect3x3(y, x, w, b, p);
     return;
   }
-  if (conv2dAlgorithm(p, 'forward') === 'winograd') {
+  if (algo === 'winograd') {
     const u = winogradWeightScratch('conv.u', p.cOut, p.cIn);
     winogradWeights(u, w, p.cOut, p.cIn, false);
     winogradForward(y, x, u, b, winoParams(p));
@@ -744,10 +752,9 @@ export function conv2dBackwardBias(gb: FloatArray, gy: FloatArray, p: Conv2dPara
 // image: each image's convolution is stored in the output's dtype (as conv2dForward stores it)
 // and ReLU'd while it is still in cache; with a pool it goes to a per-thread scratch image and
 // is pooled from there, so the full-size activation never goes out to memory. The per-image
-// kernels, the ReLU and the pool code are the ones the three separate ops run, so the values are
-// the same bit for bit. No argmax is kept: inference only.
-
-type ConvAlgorithm = 'direct' | 'winograd' | 'im2col';
+// kernels are the ones conv2dForward runs, and ReLU and the pool those of the separate ops (for
+// a float32 2×2 pool, reluMaxPool2dK2S2 does both on the bits), so the values are the same bit
+// for bit. No argmax is kept: inference only.
 
 // per-thread scratch image (each worker has its own module instance)
 let fusedF32 = new Float32Array(0);
@@ -820,7 +827,7 @@ export function conv2dReluPoolForward(
       `conv2dReluPool: max-pool input [${pool.n}, ${pool.c}, ${pool.h}, ${pool.w}] is not the convolution's output [${p.n}, ${p.cOut}, ${p.outH}, ${p.outW}]`,
     );
   }
-  const algo: ConvAlgorithm = direct3x3Shape(p) ? 'direct' : conv2dAlgorithm(p, 'forward');
+  const algo = forwardAlgorithm(p);
   let u: Float64Array | null = null;
   const wp = algo === 'winograd' ? winoParams(p) : null;
   if (algo === 'winograd') {
