@@ -6,7 +6,8 @@
  *     their own (fresh graph each repetition), the optimizer step and loading one MNIST batch;
  *   - `evaluate`: `evaluate` over the 10,000-image test set (batch 1000, as each epoch's test pass)
  *     of the baseline at every thread count and of PS and Q at the last one, each traced (the
- *     default: a fused, frozen inference plan) and eager (`trace: false`) side by side.
+ *     default: a fused, frozen inference plan) and eager (`trace: false`) side by side, and the
+ *     baseline's plan again with its 3×3 convolution on Winograd F(4×4) instead of F(6×6).
  * Inputs are what training sees: the first 64 MNIST training images (normalised) and, for every
  * net with a committed result, its trained weights (docs/results/<run>/model.safetensors): the
  * activations of a trained net are mostly zeros after ReLU + max-pool (fc1's input: ~90 %), which
@@ -29,6 +30,7 @@ import { load } from '../src/nn/serialization.ts';
 import { noGrad } from '../src/autograd/grad-mode.ts';
 import { traceInference } from '../src/nn/trace.ts';
 import { BufferArena } from '../src/tensor/arena.ts';
+import { setConvWinograd6 } from '../src/tensor/kernels/conv2d.ts';
 
 const BATCH = 64;
 
@@ -240,35 +242,51 @@ async function inferenceMs(name: string, trace: boolean): Promise<number | null>
 
 /**
  * One evaluation slice (the 64 images `x`) through the baseline in eval mode, eager and through
- * its traced plan, alternating in a BufferArena as `evaluate` runs them: medians of each and the
- * median of the per-pair ratios plan / eager.
+ * its traced plan, and the plan again with conv2 on Winograd F(4×4) instead of F(6×6), in turn in
+ * BufferArenas as `evaluate` runs them: medians of each and the medians of the per-round ratios
+ * plan / eager and plan / plan on F(4×4).
  */
-function evalSliceMs(x: Tensor, reps = 31): { eager: number; plan: number; ratio: number } {
+function evalSliceMs(
+  x: Tensor,
+  reps = 31,
+): { eager: number; plan: number; plan4: number; ratio: number; ratio4: number } {
   manualSeed(0);
   const net = withWeights('baseline', () => new BaselineNet()).model;
   net.eval();
   const plan = traceInference((v) => net.forward(v), x, net.parameters()).plan;
   if (plan === null) throw new Error('bench: the baseline did not trace');
-  const arenaA = new BufferArena();
-  const arenaB = new BufferArena();
+  const arenas = [new BufferArena(), new BufferArena(), new BufferArena()];
   const eager: number[] = [];
   const traced: number[] = [];
+  const traced4: number[] = [];
   noGrad(() => {
     for (let i = 0; i < reps + 3; i++) {
       let t0 = performance.now();
-      arenaA.run(() => net.forward(x));
+      arenas[0]!.run(() => net.forward(x));
       const e = performance.now() - t0;
       t0 = performance.now();
-      arenaB.run(() => plan.run(x));
+      arenas[1]!.run(() => plan.run(x));
       const p = performance.now() - t0;
+      setConvWinograd6(false);
+      t0 = performance.now();
+      arenas[2]!.run(() => plan.run(x));
+      const p4 = performance.now() - t0;
+      setConvWinograd6(true);
       if (i >= 3) {
         eager.push(e);
         traced.push(p);
+        traced4.push(p4);
       }
     }
   });
   const med = (a: number[]) => [...a].sort((u, v) => u - v)[a.length >> 1]!;
-  return { eager: med(eager), plan: med(traced), ratio: med(traced.map((p, i) => p / eager[i]!)) };
+  return {
+    eager: med(eager),
+    plan: med(traced),
+    plan4: med(traced4),
+    ratio: med(traced.map((p, i) => p / eager[i]!)),
+    ratio4: med(traced.map((p, i) => p / traced4[i]!)),
+  };
 }
 
 export async function benchTrainStep(): Promise<object[]> {
@@ -299,6 +317,9 @@ export async function benchTrainStep(): Promise<object[]> {
       r['eval-mode forward of the 64 images (baseline, eager)'] = +slice.eager.toFixed(1);
       r['… through the traced plan (fused conv → relu → pool)'] = +slice.plan.toFixed(1);
       r['… median ratio plan / eager, pairs run alternately'] = +slice.ratio.toFixed(3);
+      r['… the plan with conv2 on Winograd F(4×4) (SHIFTGRAD_WINOGRAD6=0)'] =
+        +slice.plan4.toFixed(1);
+      r['… median ratio plan / plan on F(4×4), run alternately'] = +slice.ratio4.toFixed(3);
       // the baseline at every thread count, the DeepShift nets at the last one (time)
       const last = t === counts[counts.length - 1];
       for (const name of ['baseline', 'ps', 'q']) {
@@ -311,6 +332,11 @@ export async function benchTrainStep(): Promise<object[]> {
           r[key] = ms === null ? null : +ms.toFixed(0);
         }
       }
+      setConvWinograd6(false);
+      const ms4 = await inferenceMs('baseline', true);
+      setConvWinograd6(true);
+      r['evaluate test set 10k (baseline, conv2 on F(4×4): SHIFTGRAD_WINOGRAD6=0)'] =
+        ms4 === null ? null : +ms4.toFixed(0);
       byThreads[t] = r;
       await new Promise((res) => setImmediate(res));
     }

@@ -62,7 +62,9 @@ class Conv2dFn extends Function {
     ctx.saveForBackward(x, w);
     ctx.p = p;
     const y = allocOut(x, p.n * p.cOut * p.outH * p.outW);
-    conv2dForward(y, f(x), f(w), b ? f(b) : null, p);
+    // no gradient to any input: nothing reads the forward's tiling back (Winograd F(6×6) allowed)
+    const inference = !ctx.needsInputGrad.some(Boolean);
+    conv2dForward(y, f(x), f(w), b ? f(b) : null, p, inference);
     return Tensor.fromData(y, [p.n, p.cOut, p.outH, p.outW]);
   }
   // gx = convᵀ(g, w), gw = corr(x, g), gb = Σ g over n, h, w

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  conv2dAlgorithm,
   conv2dForward,
+  conv2dForwardAlgorithm,
   conv2dParams,
   conv2dReluPoolForward,
   type Conv2dOptions,
@@ -34,7 +34,7 @@ interface PoolSpec {
   ceilMode: boolean;
 }
 
-// the three separate kernels, as the eager forward runs them
+// the three separate kernels, as the eager inference forward runs them
 function reference(
   C: FloatCtor,
   x: FloatArray,
@@ -47,7 +47,7 @@ function reference(
 ): { y: FloatArray; p: ReturnType<typeof conv2dParams>; pp: MaxPool2dParams | null } {
   const p = conv2dParams(xs, ws, o);
   const conv = new C(p.n * p.cOut * p.outH * p.outW);
-  conv2dForward(conv, x, w, b, p);
+  conv2dForward(conv, x, w, b, p, true);
   const r = new C(conv.length);
   reluForward(r, conv, conv.length);
   if (pool === null) return { y: r, p, pp: null };
@@ -68,11 +68,22 @@ describe('conv2dReluPoolForward: the values of conv2d → relu → maxPool2d, bi
   const before = getNumThreads();
   afterAll(() => setNumThreads(before));
   const k2: PoolSpec = { kernel: 2, stride: null, padding: 0, ceilMode: false };
+  const k3s2: PoolSpec = { kernel: 3, stride: 2, padding: 0, ceilMode: false };
   const cases: [string, number[], number[], Conv2dOptions, PoolSpec | null][] = [
     ['conv2 of the MNIST net (Winograd) + pool 2', [3, 32, 26, 26], [64, 32, 3, 3], {}, k2],
     ['conv1 of the MNIST net (direct) + ReLU only', [3, 1, 28, 28], [32, 1, 3, 3], {}, null],
     ['direct, odd output (25×25) + pool 2', [2, 1, 27, 27], [8, 1, 3, 3], {}, k2],
-    ['Winograd padded, odd output + pool 2', [2, 16, 9, 11], [16, 16, 3, 3], { padding: 1 }, k2],
+    [
+      'Winograd F(4×4) padded, odd output + pool 2',
+      [2, 16, 5, 7],
+      [16, 16, 3, 3],
+      { padding: 1 },
+      k2,
+    ],
+    // F(6×6) with partial last tiles (23×23 → pooled 11×11) and channels not a multiple of 3
+    ['Winograd F(6×6), odd output + pool 2', [2, 16, 23, 23], [17, 16, 3, 3], { padding: 1 }, k2],
+    ['Winograd F(6×6) + pool 3 / stride 2', [2, 16, 24, 24], [16, 16, 3, 3], {}, k3s2],
+    ['Winograd F(6×6) + ReLU only', [2, 16, 24, 24], [16, 16, 3, 3], {}, null],
     [
       'im2col (stride, groups, circular) + pool 3 / stride 2 / padding 1 / ceil',
       [2, 4, 11, 9],
@@ -98,7 +109,9 @@ describe('conv2dReluPoolForward: the values of conv2d → relu → maxPool2d, bi
         x[x.length - 40] = -Infinity;
         x[x.length >> 1] = Infinity;
         const ref = reference(C, x, w, b, xs, ws, o, pool);
-        if (ci === 0) expect(conv2dAlgorithm(ref.p, 'forward')).toBe('winograd');
+        const algo = conv2dForwardAlgorithm(ref.p, true);
+        if (ci === 0 || label.includes('F(6×6)')) expect(algo).toBe('winograd6');
+        if (label.includes('F(4×4)')) expect(algo).toBe('winograd');
         for (const threads of [1, 2]) {
           setNumThreads(threads);
           const y = new C(ref.y.length).fill(12345);

@@ -5,7 +5,10 @@ import {
   conv2dBackwardWeight,
   conv2dBackwardWeightNaive,
   conv2dForward,
+  conv2dForwardAlgorithm,
+  conv2dForwardNaive,
 } from '../../src/tensor/kernels/conv2d.ts';
+import { winograd6Cheaper } from '../../src/tensor/kernels/winograd6.ts';
 import {
   linearBackward,
   linearBackwardNaive,
@@ -35,7 +38,7 @@ const winoShapes: ConvShape[] = [
   { x: [5, 16, 13, 11], w: [12, 16, 3, 3], o: { padding: [0, 1] } },
 ];
 
-describe('Winograd F(2×2,3×3) conv2d vs naive', () => {
+describe('Winograd F(4×4,3×3) conv2d vs naive', () => {
   for (const [dt, C, rt] of dtypes) {
     winoShapes.forEach((s, si) => {
       it(`${dt} ${convLabel(s)}`, () => {
@@ -49,6 +52,57 @@ describe('Winograd F(2×2,3×3) conv2d vs naive', () => {
           input: p.cOut * 9,
           weight: p.n * p.outH * p.outW,
         });
+      });
+    });
+  }
+});
+
+// inference forwards where F(6×6) does fewer multiplies: whole and partial 6×6 tiles, padding,
+// output channels not a multiple of 3, more tiles than one block holds (54×54: 81 tiles)
+const wino6Shapes: ConvShape[] = [
+  { x: [3, 32, 26, 26], w: [64, 32, 3, 3], o: {} }, // conv2 of the MNIST net: 4×4 whole tiles
+  { x: [2, 16, 23, 23], w: [16, 16, 3, 3], o: { padding: 1 } }, // partial last tiles
+  { x: [1, 8, 54, 54], w: [10, 8, 3, 3], o: { padding: 1 } }, // two tile blocks
+  { x: [2, 9, 20, 26], w: [17, 9, 3, 3], o: { padding: [2, 0] } },
+];
+
+describe('Winograd F(6×6,3×3) inference forward vs naive', () => {
+  const before = getNumThreads();
+  afterAll(() => setNumThreads(before));
+  it('is picked for an inference forward only, where it does fewer multiplies', () => {
+    const { p } = convInputs(Float32Array, wino6Shapes[0]!, 1);
+    expect(conv2dForwardAlgorithm(p, true)).toBe('winograd6');
+    expect(conv2dForwardAlgorithm(p, false)).toBe('winograd');
+    // 24×24: 16 tiles of 8×8 inputs (1024·66 multiplies per channel pair) vs 36 of 6×6 (1296·64)
+    expect(winograd6Cheaper(64, 24, 24)).toBe(true);
+    // 5×5: one tile either way, and F(6×6)'s is 64 positions, F(4×4)'s 4 of 36
+    expect(winograd6Cheaper(64, 5, 5)).toBe(false);
+    expect(conv2dForwardAlgorithm(convInputs(Float32Array, winoShapes[0]!, 1).p, true)).toBe(
+      'winograd',
+    );
+  });
+  for (const [dt, C, rt] of dtypes) {
+    wino6Shapes.forEach((s, si) => {
+      it(`${dt} ${convLabel(s)}, 1 and 2 threads`, () => {
+        const { p, x, w, b, ySize } = convInputs(C, s, 700 + si);
+        expect(conv2dForwardAlgorithm(p, true)).toBe('winograd6');
+        const ref = new C(ySize);
+        conv2dForwardNaive(ref, x, w, b, p);
+        const ys = [1, 2].map((threads) => {
+          setNumThreads(threads);
+          const y = new C(ySize).fill(NaN);
+          conv2dForward(y, x, w, b, p, true);
+          return y;
+        });
+        expect(ys[1]).toEqual(ys[0]);
+        // float64: the float64 sums' own rounding (F(6×6)'s transforms have entries up to 32 and
+        // 1/90); float32: the naive kernel's float32 rounding of the same values
+        const tol = C === Float64Array ? 1e-12 : rt;
+        expect(ys[0]).toBeAllClose(ref, vsNaive(tol, tol * p.cIn * 9));
+        // against the training forward (F(4×4)): float32 outputs agree to the last bit or one ulp
+        const y4 = new C(ySize);
+        conv2dForward(y4, x, w, b, p, false);
+        expect(ys[0]).toBeAllClose(y4, vsNaive(C === Float64Array ? 1e-12 : 2.4e-7, 1e-12));
       });
     });
   }

@@ -25,7 +25,7 @@ import { allFinite, densityEstimate } from './sparsity.ts';
 import { gemmStrided } from './gemm.ts';
 import type { FloatArray } from './types.ts';
 import { reluRange } from './elementwise.ts';
-import { maxPool2dForwardPlanes, reluMaxPool2dK2S2, type MaxPool2dParams } from './pool.ts';
+import { isK2S2, maxPool2dForwardPlanes, reluMaxPool2dK2S2, type MaxPool2dParams } from './pool.ts';
 import {
   finishOutput,
   parallelFor,
@@ -44,6 +44,13 @@ import {
   winogradWeightScratch,
   type WinogradParams,
 } from './winograd.ts';
+import {
+  winograd6Cheaper,
+  winograd6Forward,
+  winograd6ForwardImage,
+  winograd6Weights,
+  winograd6WeightScratch,
+} from './winograd6.ts';
 
 export type PaddingMode = 'zeros' | 'circular';
 
@@ -374,11 +381,29 @@ export function conv2dAlgorithm(
   return 'winograd';
 }
 
-type ConvAlgorithm = 'direct' | 'winograd' | 'im2col';
+type ConvAlgorithm = 'direct' | 'winograd' | 'winograd6' | 'im2col';
 
-/** The forward's kernel: direct for 1-channel unpadded 3×3, else as conv2dAlgorithm says. */
-function forwardAlgorithm(p: Conv2dParams): ConvAlgorithm {
-  return direct3x3Shape(p) ? 'direct' : conv2dAlgorithm(p, 'forward');
+let winograd6On = process.env.SHIFTGRAD_WINOGRAD6 !== '0';
+
+/**
+ * Let inference forwards use Winograd F(6×6) (default on; off with `SHIFTGRAD_WINOGRAD6=0`): the
+ * switch the benchmarks use to time it against F(4×4) in one run.
+ */
+export function setConvWinograd6(on: boolean): void {
+  winograd6On = on;
+}
+
+/**
+ * The forward's kernel: direct for 1-channel unpadded 3×3, else as conv2dAlgorithm says; for an
+ * `inference` forward (no backward follows) Winograd F(6×6) where it does fewer multiplies.
+ */
+export function conv2dForwardAlgorithm(p: Conv2dParams, inference = false): ConvAlgorithm {
+  if (direct3x3Shape(p)) return 'direct';
+  const algo = conv2dAlgorithm(p, 'forward');
+  if (algo === 'winograd' && inference && winograd6On && winograd6Cheaper(p.cOut, p.outH, p.outW)) {
+    return 'winograd6';
+  }
+  return algo;
 }
 
 function winoParams(p: Conv2dParams): WinogradParams {
@@ -395,17 +420,28 @@ function winoParams(p: Conv2dParams): WinogradParams {
   };
 }
 
-/** y[n,cOut,outH,outW] = conv2d(x[n,cIn,h,w], w[cOut,cIn/groups,kh,kw]) + b[cOut] (b may be null). */
+/**
+ * y[n,cOut,outH,outW] = conv2d(x[n,cIn,h,w], w[cOut,cIn/groups,kh,kw]) + b[cOut] (b may be null).
+ * `inference`: no backward follows, which lets a 3×3 layer use Winograd F(6×6) (the same values
+ * to float32 rounding; see winograd6.ts). Training's forwards keep F(4×4).
+ */
 export function conv2dForward(
   y: FloatArray,
   x: FloatArray,
   w: FloatArray,
   b: FloatArray | null,
   p: Conv2dParams,
+  inference = false,
 ): void {
-  const algo = forwardAlgorithm(p);
+  const algo = conv2dForwardAlgorithm(p, inference);
   if (algo === 'direct') {
     conv2dForwardDirect3x3(y, x, w, b, p);
+    return;
+  }
+  if (algo === 'winograd6') {
+    const u = winograd6WeightScratch('conv.u6', p.cOut, p.cIn);
+    winograd6Weights(u, w, p.cOut, p.cIn);
+    winograd6Forward(y, x, u, b, winoParams(p));
     return;
   }
   if (algo === 'winograd') {
@@ -782,16 +818,22 @@ function fusedImage(
   i: number,
 ): void {
   const size = p.cOut * p.outH * p.outW;
+  const pooled = pool === null ? 0 : p.cOut * pool.outH * pool.outW;
+  if (algo === 'winograd6' && pool !== null && y instanceof Float32Array && isK2S2(pool)) {
+    // ReLU and the pool inside the output transform, tile by tile
+    winograd6ForwardImage(y, x, u!, b, wp!, i, i * pooled, pool);
+    return;
+  }
   const dst = pool === null ? y : fusedScratch(y, size);
   const off = pool === null ? i * size : 0;
   if (algo === 'direct') directImage(dst, x, w, b, p, i, off);
   else if (algo === 'winograd') winogradForwardImage(dst, x, u!, b, wp!, i, off);
+  else if (algo === 'winograd6') winograd6ForwardImage(dst, x, u!, b, wp!, i, off, null);
   else forwardImage(dst, x, w, b, p, i, off);
   if (pool === null) {
     reluRange(dst, dst, off, off + size);
     return;
   }
-  const pooled = p.cOut * pool.outH * pool.outW;
   const yi = y.subarray(i * pooled, (i + 1) * pooled);
   if (dst instanceof Float32Array && yi instanceof Float32Array) {
     if (reluMaxPool2dK2S2(yi, dst, pool, 0, p.cOut)) return;
@@ -827,12 +869,15 @@ export function conv2dReluPoolForward(
       `conv2dReluPool: max-pool input [${pool.n}, ${pool.c}, ${pool.h}, ${pool.w}] is not the convolution's output [${p.n}, ${p.cOut}, ${p.outH}, ${p.outW}]`,
     );
   }
-  const algo = forwardAlgorithm(p);
+  const algo = conv2dForwardAlgorithm(p, true);
   let u: Float64Array | null = null;
-  const wp = algo === 'winograd' ? winoParams(p) : null;
+  const wp = algo === 'winograd' || algo === 'winograd6' ? winoParams(p) : null;
   if (algo === 'winograd') {
     u = winogradWeightScratch('conv.u', p.cOut, p.cIn);
     winogradWeights(u, w, p.cOut, p.cIn, false);
+  } else if (algo === 'winograd6') {
+    u = winograd6WeightScratch('conv.u6', p.cOut, p.cIn);
+    winograd6Weights(u, w, p.cOut, p.cIn);
   }
   if (threadsFor(p.n) <= 1) {
     if (algo === 'im2col' && !isPointwise(p)) buildMaps(p);

@@ -248,7 +248,8 @@ function maxPool2dForwardGeneral(
   }
 }
 
-const isK2S2 = (p: MaxPool2dParams): boolean =>
+/** Kernel 2, stride 2, no padding, dilation 1, complete windows only: the fast paths' pools. */
+export const isK2S2 = (p: MaxPool2dParams): boolean =>
   p.kH === 2 &&
   p.kW === 2 &&
   p.sH === 2 &&
@@ -314,37 +315,39 @@ export function reluMaxPool2dK2S2(
       const r0 = xo + 2 * oh * w;
       for (let ow = 0; ow < outW; ow++, o++) {
         const i = r0 + 2 * ow;
-        const a = xb[i]!;
-        const b = xb[i + 1]!;
-        const c = xb[i + w]!;
-        const d = xb[i + w + 1]!;
-        // negative iff one of the four is a NaN (magnitude bits above infinity's)
-        const nan =
-          (EXP_INF - (a & ABS_MASK)) |
-          (EXP_INF - (b & ABS_MASK)) |
-          (EXP_INF - (c & ABS_MASK)) |
-          (EXP_INF - (d & ABS_MASK));
-        if (nan < 0) {
-          y[o] = nanWindow(a, b, c, d);
-          continue;
-        }
-        // ReLU: a set sign bit (negative, −0) gives +0
-        const ra = a & ~(a >> 31);
-        const rb = b & ~(b >> 31);
-        const rc = c & ~(c >> 31);
-        const rd = d & ~(d >> 31);
-        // m − (m − v) where m < v: the larger of two non-negative int32
-        let t = ra - rb;
-        let m = ra - (t & (t >> 31));
-        t = m - rc;
-        m -= t & (t >> 31);
-        t = m - rd;
-        m -= t & (t >> 31);
-        yb[o] = m;
+        yb[o] = reluMaxBits(xb[i]!, xb[i + 1]!, xb[i + w]!, xb[i + w + 1]!);
       }
     }
   }
   return true;
+}
+
+/**
+ * The bits of max(relu(a), relu(b), relu(c), relu(d)) for the float32 values with bits a … d, as
+ * reluForward then the pool's scan give them (NaN included); reluMaxPool2dK2S2's window, shared
+ * with the Winograd kernel that pools its output tiles.
+ */
+export function reluMaxBits(a: number, b: number, c: number, d: number): number {
+  // negative iff one of the four is a NaN (magnitude bits above infinity's)
+  const nan =
+    (EXP_INF - (a & ABS_MASK)) |
+    (EXP_INF - (b & ABS_MASK)) |
+    (EXP_INF - (c & ABS_MASK)) |
+    (EXP_INF - (d & ABS_MASK));
+  if (nan < 0) return nanWindow(a, b, c, d);
+  // ReLU: a set sign bit (negative, −0) gives +0
+  const ra = a & ~(a >> 31);
+  const rb = b & ~(b >> 31);
+  const rc = c & ~(c >> 31);
+  const rd = d & ~(d >> 31);
+  // m − (m − v) where m < v: the larger of two non-negative int32
+  let t = ra - rb;
+  let m = ra - (t & (t >> 31));
+  t = m - rc;
+  m -= t & (t >> 31);
+  t = m - rd;
+  m -= t & (t >> 31);
+  return m;
 }
 
 const ABS_MASK = 0x7fffffff;
@@ -353,7 +356,7 @@ const windowBits = new Int32Array(4);
 const windowVals = new Float32Array(windowBits.buffer);
 
 // A window holding a NaN, as reluForward (on the bits: a NaN keeps its bits) and then the pool's
-// scan (`v > max || v !== v`) treat it.
+// scan (`v > max || v !== v`) treat it; returns the bits the pool's store leaves.
 function nanWindow(a: number, b: number, c: number, d: number): number {
   const src = [a, b, c, d];
   for (let k = 0; k < 4; k++) {
@@ -365,7 +368,9 @@ function nanWindow(a: number, b: number, c: number, d: number): number {
     const v = windowVals[k]!;
     if (v > m || v !== v) m = v;
   }
-  return m;
+  // stored as the pool stores it (a float32 store quiets a signalling NaN)
+  windowVals[0] = m;
+  return windowBits[0]!;
 }
 
 /** Planes per chunk of the threaded forward (fixed, so any thread count does the same work). */

@@ -6,6 +6,7 @@ import './conv2d.ts';
 import './conv2d-sparse.ts';
 import './gemm.ts';
 import './winograd.ts';
+import './winograd6.ts';
 import './pool.ts';
 import './elementwise.ts';
 

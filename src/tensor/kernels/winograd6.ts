@@ -1,0 +1,478 @@
+// Winograd F(6×6, 3×3) forward, for inference: 3×3, stride-1, dilation-1, groups-1, zero-padded
+// conv2d, as winograd.ts's F(4×4, 3×3) but with 8×8 input tiles and 6×6 output tiles:
+//   Y = Aᵀ [ Σ_c (G g_{o,c} Gᵀ) ⊙ (Bᵀ d_c B) ] A,
+// interpolation points 0, ±1, ±2, ±1/2, ∞ (Lavin & Gray 2015; the matrices are written out beside
+// bt8, gColumn8 and outputRow). 64 multiplies per 36 outputs instead of F(4×4)'s 36 per 16: 21 %
+// fewer in the 64 channel-sum GEMMs that dominate the layer. Transforms and sums are float64, the
+// only float32 rounding is the final store, so the outputs are those of F(4×4) and of the direct
+// convolution except where the exact value lies within ~1e-14 of a float32 rounding boundary.
+//
+// Only the forward: training keeps F(4×4), whose backward passes reuse the forward's tiling, so
+// a training run's numbers do not depend on this kernel. conv2dForward picks it for a forward
+// that no backward follows when its tile count makes it cheaper (winograd6Cheaper).
+//
+// The GEMM micro-tile is MR×NR = 3×4 (12 accumulators, as gemm.ts's 4×3): the MNIST net's 24×24
+// output is 16 tiles, which 4-wide tile panels cover exactly (3-wide ones would waste 1/9).
+// Packed layouts (float64):
+//   U  [64][Mo/3 panels][Ki][3]     transformed weights, rows = output channels
+//   V  [64][TB/4 panels][Ki][4]     transformed input tiles of one tile block
+//   M  [64][OB][TB]                 GEMM result for OB output channels, then their output transform
+//
+// With `pool` (a float32 2×2 / stride 2 max-pool of the convolution's ReLU), each 6×6 output tile
+// is stored to a float32 scratch tile and its nine 2×2 windows go through pool.ts's reluMaxBits:
+// the values conv2dForward, reluForward and maxPool2dForward give, bit for bit, without the
+// full-size activation.
+
+import type { FloatArray } from './types.ts';
+import {
+  finishOutput,
+  parallelFor,
+  registerTask,
+  sharedF64,
+  sharedInput,
+  sharedOutput,
+  threadsFor,
+} from './parallel.ts';
+import { reluMaxBits } from './pool.ts';
+import type { WinogradParams } from './winograd.ts';
+
+const MR = 3;
+const NR = 4;
+const XI = 64; // positions ξ of the 8×8 tiles
+const TB_MAX = 64; // most tiles per block
+const OB = 12; // output channels per GEMM + output-transform block (multiple of MR)
+
+const ceilTo = (v: number, m: number): number => Math.ceil(v / m) * m;
+
+/** Multiply count of F(6×6) (tiles rounded to NR, channels to MR) over F(4×4)'s (to 3 and 4). */
+export function winograd6Cheaper(mo: number, outH: number, outW: number): boolean {
+  const t4 = ceilTo(Math.ceil(outH / 4) * Math.ceil(outW / 4), 3);
+  const t6 = ceilTo(Math.ceil(outH / 6) * Math.ceil(outW / 6), NR);
+  return t6 * XI * ceilTo(mo, MR) < t4 * 36 * ceilTo(mo, 4);
+}
+
+/** U scratch in shared memory (read by every worker). */
+export function winograd6WeightScratch(slot: string, mo: number, ki: number): Float64Array {
+  return sharedF64(slot, XI * ceilTo(mo, MR) * ki);
+}
+
+/** Transformed, packed weights U = G g Gᵀ (8×8, layout above) of w [mo, ki, 3, 3]. */
+export function winograd6Weights(u: Float64Array, w: FloatArray, mo: number, ki: number): void {
+  const step = ceilTo(mo, MR) * ki; // one ξ
+  u.fill(0, 0, XI * step);
+  const t = new Float64Array(24);
+  for (let m = 0; m < mo; m++) {
+    for (let q = 0; q < ki; q++) {
+      const base = (m * ki + q) * 9;
+      // t = G g (8×3)
+      for (let v = 0; v < 3; v++)
+        gColumn8(w[base + v]!, w[base + 3 + v]!, w[base + 6 + v]!, t, v, 3);
+      // U = (G g) Gᵀ: G applied to each row of t, ξ = 8r + c
+      const dst = (Math.floor(m / MR) * ki + q) * MR + (m % MR);
+      for (let r = 0; r < 8; r++) {
+        gColumn8(t[r * 3]!, t[r * 3 + 1]!, t[r * 3 + 2]!, u, 8 * r * step + dst, step);
+      }
+    }
+  }
+}
+
+// G (g0, g1, g2)ᵀ written to dst[o], dst[o + s], …, dst[o + 7s]. G rows: [1 0 0],
+// [−2/9 −2/9 −2/9], [−2/9 2/9 −2/9], [1/90 1/45 2/45], [1/90 −1/45 2/45], [32/45 16/45 8/45],
+// [32/45 −16/45 8/45], [0 0 1].
+// prettier-ignore
+function gColumn8(g0: number, g1: number, g2: number, dst: Float64Array, o: number, s: number): void {
+  const even = g0 + g2;
+  dst[o] = g0;
+  dst[o + s] = (-2 / 9) * (even + g1);
+  dst[o + 2 * s] = (-2 / 9) * (even - g1);
+  const e3 = g0 / 90 + (2 / 45) * g2, f3 = g1 / 45;
+  dst[o + 3 * s] = e3 + f3;
+  dst[o + 4 * s] = e3 - f3;
+  const e5 = (32 / 45) * g0 + (8 / 45) * g2, f5 = (16 / 45) * g1;
+  dst[o + 5 * s] = e5 + f5;
+  dst[o + 6 * s] = e5 - f5;
+  dst[o + 7 * s] = g2;
+}
+
+// Bᵀ (d0 … d7)ᵀ written to dst[o], dst[o + s], …, dst[o + 7s]. Bᵀ rows:
+// [1 0 −21/4 0 21/4 0 −1 0], [0 1 1 −17/4 −17/4 1 1 0], [0 −1 1 17/4 −17/4 −1 1 0],
+// [0 1/2 1/4 −5/2 −5/4 2 1 0], [0 −1/2 1/4 5/2 −5/4 −2 1 0], [0 2 4 −5/2 −5 1/2 1 0],
+// [0 −2 4 5/2 −5 −1/2 1 0], [0 −1 0 21/4 0 −21/4 0 1].
+// prettier-ignore
+function bt8(
+  d0: number, d1: number, d2: number, d3: number,
+  d4: number, d5: number, d6: number, d7: number,
+  dst: Float64Array, o: number, s: number,
+): void {
+  dst[o] = d0 - d6 + 5.25 * (d4 - d2);
+  dst[o + 7 * s] = d7 - d1 + 5.25 * (d3 - d5);
+  let e = d2 + d6 - 4.25 * d4, f = d1 + d5 - 4.25 * d3;
+  dst[o + s] = e + f;
+  dst[o + 2 * s] = e - f;
+  e = d6 + 0.25 * d2 - 1.25 * d4;
+  f = 0.5 * d1 - 2.5 * d3 + 2 * d5;
+  dst[o + 3 * s] = e + f;
+  dst[o + 4 * s] = e - f;
+  e = d6 + 4 * d2 - 5 * d4;
+  f = 2 * d1 - 2.5 * d3 + 0.5 * d5;
+  dst[o + 5 * s] = e + f;
+  dst[o + 6 * s] = e - f;
+}
+
+const tile8 = new Float64Array(64);
+const tile8b = new Float64Array(64);
+
+// Bᵀ d B of the 8×8 tile of plane x[xo ..] (h×w) whose top-left is (r0, c0), zeros outside;
+// written to dst[ξ·step + off], ξ = 8i + j.
+function inputTile8(
+  x: FloatArray,
+  xo: number,
+  h: number,
+  w: number,
+  r0: number,
+  c0: number,
+  dst: Float64Array,
+  off: number,
+  step: number,
+): void {
+  const d = tile8;
+  if (r0 >= 0 && c0 >= 0 && r0 + 8 <= h && c0 + 8 <= w) {
+    for (let i = 0, s = xo + r0 * w + c0; i < 8; i++, s += w) {
+      const b = 8 * i;
+      for (let j = 0; j < 8; j++) d[b + j] = x[s + j]!;
+    }
+  } else {
+    for (let i = 0; i < 8; i++) {
+      const r = r0 + i;
+      const inRow = r >= 0 && r < h;
+      for (let j = 0; j < 8; j++) {
+        const cc = c0 + j;
+        d[8 * i + j] = inRow && cc >= 0 && cc < w ? x[xo + r * w + cc]! : 0;
+      }
+    }
+  }
+  const t = tile8b;
+  for (let j = 0; j < 8; j++) {
+    // prettier-ignore
+    bt8(d[j]!, d[8 + j]!, d[16 + j]!, d[24 + j]!, d[32 + j]!, d[40 + j]!, d[48 + j]!, d[56 + j]!, t, j, 8);
+  }
+  for (let i = 0; i < 8; i++) {
+    const b = 8 * i;
+    // prettier-ignore
+    bt8(t[b]!, t[b + 1]!, t[b + 2]!, t[b + 3]!, t[b + 4]!, t[b + 5]!, t[b + 6]!, t[b + 7]!,
+      dst, off + b * step, step);
+  }
+}
+
+// prettier-ignore
+// C[3,4] at c[ci + i·ldc + j] = Σ_p ap[ai + 3p + i]·bp[bi + 4p + j]
+function micro34(
+  kc: number, ap: Float64Array, ai: number, bp: Float64Array, bi: number,
+  c: Float64Array, ci: number, ldc: number,
+): void {
+  let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
+  let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+  let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
+  for (let p = 0; p < kc; p++) {
+    const a0 = ap[ai]!, a1 = ap[ai + 1]!, a2 = ap[ai + 2]!;
+    const b0 = bp[bi]!, b1 = bp[bi + 1]!, b2 = bp[bi + 2]!, b3 = bp[bi + 3]!;
+    c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+    c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+    c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+    ai += 3;
+    bi += 4;
+  }
+  const r1 = ci + ldc, r2 = r1 + ldc;
+  c[ci] = c00; c[ci + 1] = c01; c[ci + 2] = c02; c[ci + 3] = c03;
+  c[r1] = c10; c[r1 + 1] = c11; c[r1 + 2] = c12; c[r1 + 3] = c13;
+  c[r2] = c20; c[r2 + 1] = c21; c[r2 + 2] = c22; c[r2 + 3] = c23;
+}
+
+// Per-thread scratch (each worker has its own module instance).
+let vBuf: Float64Array = new Float64Array(1024);
+let mBuf: Float64Array = new Float64Array(1024);
+
+function grow(a: Float64Array, n: number): Float64Array {
+  return a.length >= n ? a : new Float64Array(n);
+}
+
+/** Tiles per block: all of an image's tiles when they fit TB_MAX, else equal blocks. */
+function tileBlock(T: number): number {
+  return ceilTo(Math.ceil(T / Math.ceil(T / TB_MAX)), NR);
+}
+
+/** Pooled output of {@link winograd6ForwardImage}: a float32 [mo, outH/2, outW/2] per image. */
+export interface Winograd6Pool {
+  outH: number;
+  outW: number;
+}
+
+/**
+ * Image `img` of y = conv(x, U) (+ b), F(6×6, 3×3), written at y[yImg …] ([mo, outH, outW]); or,
+ * with `pool`, maxPool2d(relu(·)) with kernel 2 / stride 2 written at y[yImg …] ([mo, pool.outH,
+ * pool.outW], pool.outH ≤ outH/2, float32 y only).
+ */
+export function winograd6ForwardImage(
+  y: FloatArray,
+  x: FloatArray,
+  u: Float64Array,
+  b: FloatArray | null,
+  p: WinogradParams,
+  img: number,
+  yImg: number,
+  pool: Winograd6Pool | null,
+): void {
+  const { ki, h, w, mo, padH, padW } = p;
+  const tw = Math.ceil(p.outW / 6);
+  const T = Math.ceil(p.outH / 6) * tw;
+  const TB = tileBlock(T);
+  const moP = ceilTo(mo, MR);
+  const uStep = moP * ki; // one ξ of U
+  // one ξ of V, plus a cache line: the transform writes all 64 ξ of a tile, and at a power-of-two
+  // stride (16 tiles × 32 channels × 8 bytes) they would all fall in one L1 set
+  const vStep = TB * ki + 8;
+  const mStep = Math.min(OB, moP) * TB + 8; // one ξ of M (padded like V's)
+  vBuf = grow(vBuf, XI * vStep);
+  mBuf = grow(mBuf, XI * mStep);
+  const V = vBuf;
+  const M = mBuf;
+  const hw = h * w;
+  const xImg = img * ki * hw;
+  for (let t0 = 0; t0 < T; t0 += TB) {
+    const tb = Math.min(TB, T - t0);
+    const tbP = ceilTo(tb, NR);
+    // input transform: V[ξ][t/4][c][t%4]
+    for (let c = 0; c < ki; c++) {
+      const xo = xImg + c * hw;
+      for (let t = 0; t < tb; t++) {
+        const tt = t0 + t;
+        const ty = Math.floor(tt / tw);
+        const tx = tt - ty * tw;
+        const off = (Math.floor(t / NR) * ki + c) * NR + (t % NR);
+        inputTile8(x, xo, h, w, 6 * ty - padH, 6 * tx - padW, V, off, vStep);
+      }
+      for (let t = tb; t < tbP; t++) {
+        const off = (Math.floor(t / NR) * ki + c) * NR + (t % NR);
+        for (let xi = 0; xi < XI; xi++) V[xi * vStep + off] = 0;
+      }
+    }
+    // per block of OB output channels: 64 GEMMs M[ξ][o][t] = Σ_c U[ξ][o][c] · V[ξ][c][t], then
+    // Aᵀ M A (+ bias), pooled or not
+    for (let ob = 0; ob < moP; ob += OB) {
+      const obEnd = Math.min(ob + OB, moP);
+      for (let xi = 0; xi < XI; xi++) {
+        for (let tp = 0; tp < tbP; tp += NR) {
+          const bi = xi * vStep + tp * ki;
+          for (let op = ob; op < obEnd; op += MR) {
+            micro34(ki, u, xi * uStep + op * ki, V, bi, M, xi * mStep + (op - ob) * TB + tp, TB);
+          }
+        }
+      }
+      const o1 = Math.min(obEnd, mo);
+      if (pool === null) outputTransform(y, M, b, mStep, TB, tb, t0, tw, yImg, p, ob, o1);
+      else pooledTransform(y as Float32Array, M, b, mStep, TB, tb, t0, tw, yImg, pool, ob, o1);
+    }
+  }
+}
+
+const cols8 = new Float64Array(48); // S = Aᵀ M, 6×8
+const outTile = new Float32Array(36);
+const outBits = new Int32Array(outTile.buffer);
+
+// S = Aᵀ M (6×8) of tile column q of M's block, column by column. Aᵀ rows: [1 1 1 1 1 1 1 0],
+// [0 1 −1 2 −2 1/2 −1/2 0], [0 1 1 4 4 1/4 1/4 0], [0 1 −1 8 −8 1/8 −1/8 0],
+// [0 1 1 16 16 1/16 1/16 0], [0 1 −1 32 −32 1/32 −1/32 1].
+function leftTransform(M: Float64Array, q: number, mStep: number, S: Float64Array): void {
+  for (let j = 0; j < 8; j++) {
+    const c0 = q + j * mStep;
+    const s8 = 8 * mStep;
+    outputColumn(
+      M[c0]!,
+      M[c0 + s8]!,
+      M[c0 + 2 * s8]!,
+      M[c0 + 3 * s8]!,
+      M[c0 + 4 * s8]!,
+      M[c0 + 5 * s8]!,
+      M[c0 + 6 * s8]!,
+      M[c0 + 7 * s8]!,
+      S,
+      j,
+      8,
+    );
+  }
+}
+
+// Aᵀ (m0 … m7)ᵀ written to dst[o], dst[o + s], …, dst[o + 5s]
+// prettier-ignore
+function outputColumn(
+  m0: number, m1: number, m2: number, m3: number,
+  m4: number, m5: number, m6: number, m7: number,
+  dst: Float64Array, o: number, s: number,
+): void {
+  const a = m1 + m2, d = m1 - m2, c = m3 + m4, e = m3 - m4, f = m5 + m6, g = m5 - m6;
+  dst[o] = m0 + a + c + f;
+  dst[o + s] = d + 2 * e + 0.5 * g;
+  dst[o + 2 * s] = a + 4 * c + 0.25 * f;
+  dst[o + 3 * s] = d + 8 * e + 0.125 * g;
+  dst[o + 4 * s] = a + 16 * c + 0.0625 * f;
+  dst[o + 5 * s] = d + 32 * e + 0.03125 * g + m7;
+}
+
+// Y = S A (+ bias) for output channels o0 … o1 − 1 of a block of tiles, valid outputs only.
+function outputTransform(
+  y: FloatArray,
+  M: Float64Array,
+  b: FloatArray | null,
+  mStep: number,
+  TB: number,
+  tb: number,
+  t0: number,
+  tw: number,
+  yImg: number,
+  p: WinogradParams,
+  o0: number,
+  o1: number,
+): void {
+  const { outH, outW } = p;
+  const S = cols8;
+  const row = outRow;
+  for (let o = o0; o < o1; o++) {
+    const bias = b === null ? 0 : b[o]!;
+    const yo = yImg + o * outH * outW;
+    for (let t = 0; t < tb; t++) {
+      const tt = t0 + t;
+      const ty = Math.floor(tt / tw);
+      const tx = tt - ty * tw;
+      leftTransform(M, (o - o0) * TB + t, mStep, S);
+      const oh = 6 * ty;
+      const ow = 6 * tx;
+      const rows = Math.min(6, outH - oh);
+      const cols = Math.min(6, outW - ow);
+      for (let i = 0; i < rows; i++) {
+        const r = 8 * i;
+        const yr = yo + (oh + i) * outW + ow;
+        if (cols === 6) {
+          // Y row i = S row i · A, as outputColumn
+          const m1 = S[r + 1]!,
+            m2 = S[r + 2]!,
+            m3 = S[r + 3]!,
+            m4 = S[r + 4]!;
+          const m5 = S[r + 5]!,
+            m6 = S[r + 6]!;
+          const a = m1 + m2,
+            d = m1 - m2,
+            c = m3 + m4,
+            e = m3 - m4,
+            f = m5 + m6,
+            g = m5 - m6;
+          y[yr] = S[r]! + a + c + f + bias;
+          y[yr + 1] = d + 2 * e + 0.5 * g + bias;
+          y[yr + 2] = a + 4 * c + 0.25 * f + bias;
+          y[yr + 3] = d + 8 * e + 0.125 * g + bias;
+          y[yr + 4] = a + 16 * c + 0.0625 * f + bias;
+          y[yr + 5] = d + 32 * e + 0.03125 * g + S[r + 7]! + bias;
+          continue;
+        }
+        // prettier-ignore
+        outputColumn(S[r]!, S[r + 1]!, S[r + 2]!, S[r + 3]!, S[r + 4]!, S[r + 5]!, S[r + 6]!, S[r + 7]!, row, 0, 1);
+        for (let j = 0; j < cols; j++) y[yr + j] = row[j]! + bias;
+      }
+    }
+  }
+}
+
+const outRow = new Float64Array(6);
+
+// As outputTransform, then ReLU and the 2×2 / stride-2 max-pool of each tile, into the pooled y.
+function pooledTransform(
+  y: Float32Array,
+  M: Float64Array,
+  b: FloatArray | null,
+  mStep: number,
+  TB: number,
+  tb: number,
+  t0: number,
+  tw: number,
+  yImg: number,
+  pool: Winograd6Pool,
+  o0: number,
+  o1: number,
+): void {
+  const yb = new Int32Array(y.buffer, y.byteOffset, y.length);
+  const S = cols8;
+  const ot = outTile;
+  const bits = outBits;
+  const pH = pool.outH;
+  const pW = pool.outW;
+  for (let o = o0; o < o1; o++) {
+    const bias = b === null ? 0 : b[o]!;
+    const yo = yImg + o * pH * pW;
+    for (let t = 0; t < tb; t++) {
+      const tt = t0 + t;
+      const ty = Math.floor(tt / tw);
+      const tx = tt - ty * tw;
+      // the tile's pooled rows and columns: windows inside both the tile and the pool's output
+      const prs = Math.min(3, pH - 3 * ty);
+      const pcs = Math.min(3, pW - 3 * tx);
+      if (prs <= 0 || pcs <= 0) continue;
+      leftTransform(M, (o - o0) * TB + t, mStep, S);
+      // rows of Y = S A (+ bias) with the float32 stores conv2dForward makes (columns past the
+      // output's edge are computed from the zero padding and never pooled)
+      for (let i = 0, r = 0, q = 0; i < 2 * prs; i++, r += 8, q += 6) {
+        const m1 = S[r + 1]!,
+          m2 = S[r + 2]!,
+          m3 = S[r + 3]!,
+          m4 = S[r + 4]!;
+        const m5 = S[r + 5]!,
+          m6 = S[r + 6]!;
+        const a = m1 + m2,
+          d = m1 - m2,
+          c = m3 + m4,
+          e = m3 - m4,
+          f = m5 + m6,
+          g = m5 - m6;
+        ot[q] = S[r]! + a + c + f + bias;
+        ot[q + 1] = d + 2 * e + 0.5 * g + bias;
+        ot[q + 2] = a + 4 * c + 0.25 * f + bias;
+        ot[q + 3] = d + 8 * e + 0.125 * g + bias;
+        ot[q + 4] = a + 16 * c + 0.0625 * f + bias;
+        ot[q + 5] = d + 32 * e + 0.03125 * g + S[r + 7]! + bias;
+      }
+      for (let pr = 0; pr < prs; pr++) {
+        const w0 = 12 * pr;
+        const yr = yo + (3 * ty + pr) * pW + 3 * tx;
+        for (let pc = 0; pc < pcs; pc++) {
+          const k = w0 + 2 * pc;
+          yb[yr + pc] = reluMaxBits(bits[k]!, bits[k + 1]!, bits[k + 6]!, bits[k + 7]!);
+        }
+      }
+    }
+  }
+}
+
+registerTask('winograd6.forward', (a, img) => {
+  const p = a[4] as WinogradParams;
+  winograd6ForwardImage(a[0], a[1], a[2], a[3], p, img, img * p.mo * p.outH * p.outW, null);
+});
+
+/**
+ * y [n, mo, outH, outW] = conv(x [n, ki, h, w], kernel) + b with F(6×6, 3×3), the kernel given as
+ * packed U (`winograd6Weights`). Images are split across threads.
+ */
+export function winograd6Forward(
+  y: FloatArray,
+  x: FloatArray,
+  u: Float64Array,
+  b: FloatArray | null,
+  p: WinogradParams,
+): void {
+  const size = p.mo * p.outH * p.outW;
+  if (threadsFor(p.n) <= 1) {
+    for (let i = 0; i < p.n; i++) winograd6ForwardImage(y, x, u, b, p, i, i * size, null);
+    return;
+  }
+  const ys = sharedOutput('wino.y', y, p.n * size);
+  const xs = sharedInput('wino.x', x, p.n * p.ki * p.h * p.w);
+  parallelFor('winograd6.forward', [ys, xs, u, b, p], p.n);
+  finishOutput(y, ys);
+}
