@@ -9,6 +9,7 @@ import { writeFileAtomic } from '../src/util/fs.ts';
 import { barChartSvg, lineChartSvg } from '../src/util/svg.ts';
 import { load } from '../src/nn/serialization.ts';
 import { shiftStatistics, type ShiftLayerStats } from '../src/nn/shift-stats.ts';
+import { CrudeNet } from '../src/models/deepshift.ts';
 import { getExperiment } from './lib/experiments.ts';
 import type { EpochRecord } from './lib/trainer.ts';
 
@@ -30,8 +31,7 @@ for (const dir of positionals) {
     readFileSync(join(dir, 'checkpoint.json'), 'utf8'),
   ) as { weights: string; experiment: string };
   copyFileSync(join(dir, weights), join(out, 'model.safetensors'));
-  // float baselines have no shift layers (their weights would only be crude-rounded)
-  if (!experiment.startsWith('baseline')) writeShiftReport(experiment, join(dir, weights), out);
+  writeShiftReport(experiment, join(dir, weights), out);
   writeFileAtomic(
     join(out, 'accuracy.svg'),
     lineChartSvg({
@@ -64,11 +64,16 @@ for (const dir of positionals) {
   );
 }
 
-/** Per-layer shift histograms (SVG), zero-sign fractions and a markdown table of a DeepShift run. */
+/**
+ * Per-layer shift histograms (SVG), zero-sign fractions and a markdown table of a DeepShift run
+ * (shift layers, or CrudeNet's crude rounding); nothing for a float net, whose weights would only
+ * be crude-rounded for the table.
+ */
 function writeShiftReport(experiment: string, weightsPath: string, out: string): void {
   const model = getExperiment(experiment).model({ init: null });
   model.loadStateDict(load(weightsPath).tensors);
   const stats = shiftStatistics(model);
+  if (!(model instanceof CrudeNet) && stats.every((s) => s.kind === 'crude')) return;
   writeFileAtomic(join(out, 'shifts.json'), JSON.stringify(stats, null, 1) + '\n');
   for (const s of stats) {
     const pct = (n: number) => Number(((100 * n) / s.count).toFixed(3));
