@@ -70,6 +70,15 @@ function cases(): Case[] {
         naiveReps: reps,
       },
       {
+        // no backward follows: Winograd F(6×6) where it does fewer multiplies (conv2)
+        kernel: `${name} fwd, inference`,
+        shape,
+        flop,
+        tuned: () => conv2dForward(y, x, w, b, p, true),
+        naive: () => conv2dForwardNaive(y, x, w, b, p),
+        naiveReps: name === 'conv2' ? 1 : reps,
+      },
+      {
         kernel: `${name} bwd-input`,
         shape,
         flop,
