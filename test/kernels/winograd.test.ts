@@ -8,7 +8,7 @@ import {
   conv2dForwardAlgorithm,
   conv2dForwardNaive,
 } from '../../src/tensor/kernels/conv2d.ts';
-import { winograd6Cheaper } from '../../src/tensor/kernels/winograd6.ts';
+import { winograd6Cheaper, winograd6ForwardImage } from '../../src/tensor/kernels/winograd6.ts';
 import {
   linearBackward,
   linearBackwardNaive,
@@ -80,6 +80,18 @@ describe('Winograd F(6×6,3×3) inference forward vs naive', () => {
     expect(conv2dForwardAlgorithm(convInputs(Float32Array, winoShapes[0]!, 1).p, true)).toBe(
       'winograd',
     );
+  });
+  it('refuses a pooled output that is not float32 or has more windows than the output holds', () => {
+    const p = { n: 1, ki: 1, h: 6, w: 6, mo: 1, padH: 0, padW: 0, outH: 4, outW: 4 };
+    const u = new Float64Array(64 * 3);
+    const x = new Float32Array(36);
+    const run = (y: FloatArray, pool: { outH: number; outW: number }) => () =>
+      winograd6ForwardImage(y, x, u, null, p, 0, 0, pool);
+    expect(run(new Float64Array(4), { outH: 2, outW: 2 })).toThrow(
+      /winograd6: a pooled output needs float32 and at most \[2, 2\] windows, got Float64Array \[2, 2\]/,
+    );
+    expect(run(new Float32Array(6), { outH: 3, outW: 2 })).toThrow(/got Float32Array \[3, 2\]/);
+    expect(run(new Float32Array(4), { outH: 2, outW: 2 })).not.toThrow();
   });
   for (const [dt, C, rt] of dtypes) {
     wino6Shapes.forEach((s, si) => {

@@ -223,6 +223,14 @@ export function winograd6ForwardImage(
   pool: Winograd6Pool | null,
 ): void {
   const { ki, h, w, mo, padH, padW } = p;
+  if (
+    pool !== null &&
+    (!(y instanceof Float32Array) || 2 * pool.outH > p.outH || 2 * pool.outW > p.outW)
+  ) {
+    throw new Error(
+      `winograd6: a pooled output needs float32 and at most [${p.outH >> 1}, ${p.outW >> 1}] windows, got ${y.constructor.name} [${pool.outH}, ${pool.outW}]`,
+    );
+  }
   const tw = Math.ceil(p.outW / 6);
   const T = Math.ceil(p.outH / 6) * tw;
   const TB = tileBlock(T);
