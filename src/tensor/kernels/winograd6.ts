@@ -2,7 +2,7 @@
 // conv2d, as winograd.ts's F(4×4, 3×3) but with 8×8 input tiles and 6×6 output tiles:
 //   Y = Aᵀ [ Σ_c (G g_{o,c} Gᵀ) ⊙ (Bᵀ d_c B) ] A,
 // interpolation points 0, ±1, ±2, ±1/2, ∞ (Lavin & Gray 2015; the matrices are written out beside
-// bt8, gColumn8 and outputRow). 64 multiplies per 36 outputs instead of F(4×4)'s 36 per 16: 21 %
+// bt8, gColumn8 and outputColumn). 64 multiplies per 36 outputs instead of F(4×4)'s 36 per 16: 21 %
 // fewer in the 64 channel-sum GEMMs that dominate the layer. Transforms and sums are float64, the
 // only float32 rounding is the final store, so the outputs are those of F(4×4) and of the direct
 // convolution except where the exact value lies within ~1e-14 of a float32 rounding boundary.
@@ -17,6 +17,7 @@
 //   U  [64][Mo/3 panels][Ki][3]     transformed weights, rows = output channels
 //   V  [64][TB/4 panels][Ki][4]     transformed input tiles of one tile block
 //   M  [64][OB][TB]                 GEMM result for OB output channels, then their output transform
+// (each ξ plane of V and M padded by one cache line; see vStep).
 //
 // With `pool` (a float32 2×2 / stride 2 max-pool of the convolution's ReLU), each 6×6 output tile
 // is stored to a float32 scratch tile and its nine 2×2 windows go through pool.ts's reluMaxBits:
