@@ -15,20 +15,11 @@ import { allocate, isFloating } from '../tensor/dtype.ts';
 import { sameShape, shapeStr } from '../tensor/shape.ts';
 import { forEachOffset } from '../tensor/strided.ts';
 import { defaultGenerator, type Generator } from '../tensor/random.ts';
+import { powerOf2With, roundHalfEven, roundPowerOf2F32, signOf } from '../tensor/kernels/pow2.ts';
 
 export type Rounding = 'deterministic' | 'stochastic';
 
-/** torch.round on one value: nearest integer, ties to even (2.5 → 2, −3.5 → −4, −0.5 → −0). */
-export function roundHalfEven(x: number): number {
-  let r = Math.round(x); // ties go towards +∞
-  if (r - x === 0.5 && r % 2 !== 0) r -= 1;
-  return r;
-}
-
-/** sign with sign(0) = 0 (and +0 for −0, as torch.sign), NaN kept. */
-export function signOf(x: number): number {
-  return x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : NaN;
-}
+export { roundHalfEven, signOf };
 
 /** A rounding of one value: half-to-even, or ⌊x⌋ + Bernoulli(x − ⌊x⌋) drawn from `gen`. */
 function rounder(rounding: Rounding, f32: boolean, gen: Generator): (x: number) => number {
@@ -48,12 +39,7 @@ function rounder(rounding: Rounding, f32: boolean, gen: Generator): (x: number) 
 /** sign(x)·2^round(log2|x|) in the dtype of the values (`f32`: float32 arithmetic); 0 stays 0. */
 function powerOf2Rounder(rounding: Rounding, f32: boolean, gen: Generator): (x: number) => number {
   const r = rounder(rounding, f32, gen);
-  const fr = f32 ? Math.fround : (v: number) => v;
-  return (x) => {
-    const s = signOf(x);
-    if (s === 0 || Number.isNaN(s)) return s; // log2(0) = −inf → 2^−inf · 0 = 0
-    return fr(fr(2 ** r(fr(Math.log2(Math.abs(x))))) * s);
-  };
+  return (x) => powerOf2With(x, f32, r);
 }
 
 function checkFloat(op: string, x: Tensor): void {
@@ -121,6 +107,13 @@ class RoundPowerOf2STE extends Function {
   // pure when deterministic: roundPowerOf2 passes the generator only for stochastic rounding
   static traceTag = 'roundPowerOf2';
   static forward(_ctx: Context, x: Tensor, rounding: Rounding, gen: Generator | null): Tensor {
+    if (rounding === 'deterministic' && x.dtype === 'float32') {
+      // the same values from the bit kernel
+      const n = x.numel();
+      const out = allocate('float32', n) as Float32Array;
+      roundPowerOf2F32(out, x._flat() as Float32Array, n);
+      return Tensor.fromData(out, x.shape);
+    }
     return map(x, powerOf2Rounder(rounding, x.dtype === 'float32', gen ?? defaultGenerator));
   }
   // straight through: dx = g
@@ -245,8 +238,12 @@ export function unsymGradMul(a: Tensor, b: Tensor): Tensor {
  */
 export function roundPowerOf2_(t: Tensor): Tensor {
   checkFloat('roundPowerOf2_', t);
-  const f = powerOf2Rounder('deterministic', t.dtype === 'float32', defaultGenerator);
-  noGrad(() => t._mapInPlace('roundPowerOf2_', f));
+  noGrad(() => {
+    const f32 = t.dtype === 'float32';
+    const kernel = (d: Float32Array) => roundPowerOf2F32(d, d, d.length);
+    if (f32 && t._kernelInPlace('roundPowerOf2_', (d) => kernel(d as Float32Array))) return;
+    t._mapInPlace('roundPowerOf2_', powerOf2Rounder('deterministic', f32, defaultGenerator));
+  });
   return t;
 }
 

@@ -211,6 +211,17 @@ export class Tensor {
     }
   }
   /** Applies fn to every element in place. */
+  /**
+   * Runs `kernel` on the flat storage of a contiguous tensor, in place (with _mapInPlace's
+   * checks and version bump); false, doing nothing, for a strided view.
+   */
+  _kernelInPlace(op: string, kernel: (flat: TypedArray) => void): boolean {
+    if (!this.isContiguous()) return false;
+    this._checkInPlace(op);
+    kernel(this._flat());
+    this._bump();
+    return true;
+  }
   _mapInPlace(op: string, fn: (x: number, i: number) => number): this {
     this._checkInPlace(op);
     const v = this._v;
