@@ -16,6 +16,8 @@ import { sameShape, shapeStr } from '../tensor/shape.ts';
 import { forEachOffset } from '../tensor/strided.ts';
 import { defaultGenerator, type Generator } from '../tensor/random.ts';
 import { powerOf2With, roundHalfEven, roundPowerOf2F32, signOf } from '../tensor/kernels/pow2.ts';
+import { clampAbsRange } from '../tensor/kernels/elementwise.ts';
+import type { FloatArray } from '../tensor/kernels/types.ts';
 
 export type Rounding = 'deterministic' | 'stochastic';
 
@@ -95,7 +97,10 @@ class ClampSTE extends Function {
 
 class ClampAbsSTE extends Function {
   static forward(_ctx: Context, x: Tensor, min: number, max: number): Tensor {
-    return map(x, clampAbsOf(min, max));
+    const n = x.numel();
+    const out = allocate(x.dtype, n) as FloatArray;
+    clampAbsRange(out, x._flat() as FloatArray, n, min, max);
+    return Tensor.fromData(out, x.shape);
   }
   // straight through: dx = g
   static backward(_ctx: Context, g: Tensor) {
@@ -150,11 +155,6 @@ class UnsymGradMul extends Function {
     const [b] = ctx.saved as [Tensor];
     return [ctx.needsInputGrad[0] ? g.mul(b) : null, g];
   }
-}
-
-function clampAbsOf(min: number, max: number): (v: number) => number {
-  return (v) =>
-    v > max ? max : v < -max ? -max : v > 0 && v < min ? min : v < 0 && v > -min ? -min : v;
 }
 
 /**
@@ -250,6 +250,11 @@ export function roundPowerOf2_(t: Tensor): Tensor {
 /** In place and outside autograd: |x| clamped into [min, max] keeping the sign (zeros stay zero). */
 export function clampAbs_(t: Tensor, min: number, max: number): Tensor {
   checkFloat('clampAbs_', t);
-  noGrad(() => t._mapInPlace('clampAbs_', clampAbsOf(min, max)));
+  noGrad(() => {
+    const kernel = (d: FloatArray) => clampAbsRange(d, d, d.length, min, max);
+    if (!t._kernelInPlace('clampAbs_', (d) => kernel(d as FloatArray))) {
+      t.copy_(ClampAbsSTE.apply(t, min, max));
+    }
+  });
   return t;
 }

@@ -107,6 +107,38 @@ describe('sign, clamp, clampAbs, roundFixedPoint forwards', () => {
     ]);
   });
 
+  it('clampAbs_ clamps in place, float32 and float64, contiguous and through a strided view', () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      const t = tensor(
+        [
+          [0, 1e-9, -0.3, 5],
+          [-5, 0.3, -1e-9, -0],
+        ],
+        { dtype },
+      );
+      const r = ste.clampAbs_(t, 0.01, 1);
+      expect(r).toBe(t);
+      expectSame(
+        t,
+        [0, 0.01, -0.3, 1, -1, 0.3, -0.01, -0].map((v) =>
+          dtype === 'float32' ? Math.fround(v) : v,
+        ),
+      );
+      const u = tensor(
+        [
+          [2, -3],
+          [0.001, 0.5],
+        ],
+        { dtype },
+      );
+      ste.clampAbs_(u.t(), 0.01, 1); // a transposed view writes through to u
+      expectSame(
+        u,
+        [1, -1, 0.01, 0.5].map((v) => (dtype === 'float32' ? Math.fround(v) : v)),
+      );
+    }
+  });
+
   it('roundFixedPoint floors to a multiple of 2^-F and clamps to [-2^(I-1), 2^(I-1) - 2^-F]', () => {
     const y = ste.roundFixedPoint(f64([1.3, -1.3, 0.25, -0.01, 100, -100, 7.9]), 4, 2);
     expect(y.toArray()).toEqual([1.25, -1.5, 0.25, -0.25, 7.75, -8, 7.75]);

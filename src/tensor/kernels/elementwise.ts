@@ -116,3 +116,20 @@ export function dropout2dApply(
     for (let i = p * planeSize; i < end; i++) y[i] = x[i] * s;
   }
 }
+
+/**
+ * y[i] = x[i] with |x[i]| clamped into [min, max], sign kept, zeros (and NaN) unchanged, for
+ * i < n (DeepShift's clampabs). y may be x.
+ */
+export function clampAbsRange(
+  y: FloatArray,
+  x: FloatArray,
+  n: number,
+  min: number,
+  max: number,
+): void {
+  for (let i = 0; i < n; i++) {
+    const v = x[i]!;
+    y[i] = v > max ? max : v < -max ? -max : v > 0 && v < min ? min : v < 0 && v > -min ? -min : v;
+  }
+}
