@@ -788,9 +788,10 @@ export function conv2dBackwardBias(gb: FloatArray, gy: FloatArray, p: Conv2dPara
 // image: each image's convolution is stored in the output's dtype (as conv2dForward stores it)
 // and ReLU'd while it is still in cache; with a pool it goes to a per-thread scratch image and
 // is pooled from there, so the full-size activation never goes out to memory. The per-image
-// kernels are the ones conv2dForward runs, and ReLU and the pool those of the separate ops (for
-// a float32 2×2 pool, reluMaxPool2dK2S2 does both on the bits), so the values are the same bit
-// for bit. No argmax is kept: inference only.
+// kernels are the ones an inference conv2dForward runs (Winograd F(6×6) where it pays), and ReLU
+// and the pool those of the separate ops (for a float32 2×2 pool, reluMaxPool2dK2S2 does both on
+// the bits, or F(6×6)'s output transform pools each tile with the same window code), so the
+// values are those of the eager evaluation bit for bit. No argmax is kept: inference only.
 
 // per-thread scratch image (each worker has its own module instance)
 let fusedF32 = new Float32Array(0);
@@ -850,7 +851,8 @@ registerTask('conv2d.fused', (a, i) => {
 
 /**
  * y = maxPool2d(relu(conv2d(x, w) + b), pool) for pool params of the convolution's output shape,
- * or y = relu(conv2d(x, w) + b) when pool is null; the same values as the three kernels in turn.
+ * or y = relu(conv2d(x, w) + b) when pool is null; the same values as the three kernels in turn
+ * (conv2dForward with `inference` set).
  * Images are split across threads.
  */
 export function conv2dReluPoolForward(
