@@ -426,7 +426,9 @@ function pooledTransform(
       if (prs <= 0 || pcs <= 0) continue;
       leftTransform(M, (o - o0) * TB + t, mStep, S);
       // rows of Y = S A (+ bias) with the float32 stores conv2dForward makes (columns past the
-      // output's edge are computed from the zero padding and never pooled)
+      // output's edge are computed from the zero padding and never pooled). outputTransform's
+      // formulas written out again: one helper storing to y, this tile and a float64 row ran the
+      // pooled forward 1.18× slower (its stores see three array kinds)
       for (let i = 0, r = 0, q = 0; i < 2 * prs; i++, r += 8, q += 6) {
         const m1 = S[r + 1]!,
           m2 = S[r + 2]!,
