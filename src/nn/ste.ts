@@ -11,7 +11,7 @@
 import { Tensor } from '../tensor/tensor.ts';
 import { Function, type Context } from '../autograd/function.ts';
 import { noGrad } from '../autograd/grad-mode.ts';
-import { allocate, isFloating } from '../tensor/dtype.ts';
+import { allocate, isFloating, type TypedArray } from '../tensor/dtype.ts';
 import { sameShape, shapeStr } from '../tensor/shape.ts';
 import { forEachOffset } from '../tensor/strided.ts';
 import { defaultGenerator, type Generator } from '../tensor/random.ts';
@@ -240,8 +240,9 @@ export function roundPowerOf2_(t: Tensor): Tensor {
   checkFloat('roundPowerOf2_', t);
   noGrad(() => {
     const f32 = t.dtype === 'float32';
-    const kernel = (d: Float32Array) => roundPowerOf2F32(d, d, d.length);
-    if (f32 && t._kernelInPlace('roundPowerOf2_', (d) => kernel(d as Float32Array))) return;
+    const bits = (d: TypedArray) =>
+      roundPowerOf2F32(d as Float32Array, d as Float32Array, d.length);
+    if (f32 && t._kernelInPlace('roundPowerOf2_', bits)) return;
     t._mapInPlace('roundPowerOf2_', powerOf2Rounder('deterministic', f32, defaultGenerator));
   });
   return t;
@@ -251,8 +252,9 @@ export function roundPowerOf2_(t: Tensor): Tensor {
 export function clampAbs_(t: Tensor, min: number, max: number): Tensor {
   checkFloat('clampAbs_', t);
   noGrad(() => {
-    const kernel = (d: FloatArray) => clampAbsRange(d, d, d.length, min, max);
-    if (!t._kernelInPlace('clampAbs_', (d) => kernel(d as FloatArray))) {
+    const clamp = (d: TypedArray) =>
+      clampAbsRange(d as FloatArray, d as FloatArray, d.length, min, max);
+    if (!t._kernelInPlace('clampAbs_', clamp)) {
       t.copy_(ClampAbsSTE.apply(t, min, max));
     }
   });

@@ -210,7 +210,6 @@ export class Tensor {
       );
     }
   }
-  /** Applies fn to every element in place. */
   /**
    * Runs `kernel` on the flat storage of a contiguous tensor, in place (with _mapInPlace's
    * checks and version bump); false, doing nothing, for a strided view.
@@ -222,6 +221,7 @@ export class Tensor {
     this._bump();
     return true;
   }
+  /** Applies fn to every element in place. */
   _mapInPlace(op: string, fn: (x: number, i: number) => number): this {
     this._checkInPlace(op);
     const v = this._v;
