@@ -314,7 +314,8 @@ export function dropout(
 /**
  * `F.dropout2d`: zero whole channels of NCHW (or unbatched CHW) input with probability p.
  * On a 2-D [N, F] input it drops single elements, as PyTorch 1.13 does (the notebook applies
- * Dropout2d to the fc1 output).
+ * Dropout2d to the fc1 output). A 3-D input is the documented unbatched (C, H, W); PyTorch 1.13
+ * itself warns and treats it as (N, C, L), dropping each (n, c) row.
  */
 export function dropout2d(
   x: Tensor,

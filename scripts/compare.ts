@@ -1,0 +1,43 @@
+/**
+ * npm run compare -- RUN_A RUN_B: do two runs give the same numbers? Compares the per-epoch JSON
+ * (train loss, test loss, correct), every batch-loss and test line of the logs, and the trained
+ * weights bit for bit when both directories have them. Exit code 0 when identical, 1 when not, 2 when a file is missing or unreadable.
+ *
+ *   npm run train -- --experiment baseline --out runs/baseline
+ *   npm run compare -- docs/results/baseline runs/baseline
+ */
+import { compareRuns } from './lib/compare.ts';
+
+const [dirA, dirB, ...rest] = process.argv.slice(2);
+if (dirA === undefined || dirB === undefined || rest.length > 0) {
+  throw new Error('compare: give two run directories, e.g. docs/results/baseline runs/baseline');
+}
+let c: ReturnType<typeof compareRuns>;
+try {
+  c = compareRuns(dirA, dirB);
+} catch (e) {
+  console.error((e as Error).message);
+  process.exit(2);
+}
+const fmt = (v: number | undefined, d: number) => (v === undefined ? '—' : v.toFixed(d));
+console.log(`A: ${dirA}\nB: ${dirB}`);
+console.table(
+  c.epochs.map((e) => ({
+    epoch: e.epoch,
+    'accuracy A': fmt(e.a?.accuracy, 2),
+    'accuracy B': fmt(e.b?.accuracy, 2),
+    'test loss A': fmt(e.a?.testLoss, 6),
+    'test loss B': fmt(e.b?.testLoss, 6),
+    same: e.same ? 'yes' : 'no',
+  })),
+);
+console.log(
+  `batch-loss lines in both logs: ${c.batchLines}, differing: ${c.batchDiffs}` +
+    (c.firstBatchDiff === null ? '' : ` (first: epoch/images ${c.firstBatchDiff})`),
+);
+console.log(`test lines differing: ${c.testDiffs}`);
+if (c.weights === null) console.log('weights: not compared (a run has none)');
+else if (c.weights.mismatch !== null) console.log(`weights: ${c.weights.mismatch}`);
+else console.log(`weights: ${c.weights.differing} of ${c.weights.total} values differ`);
+console.log(c.identical ? 'identical' : 'different');
+process.exitCode = c.identical ? 0 : 1;
