@@ -28,6 +28,6 @@ describe('pinned runs', () => {
       } finally {
         rmSync(out, { recursive: true, force: true });
       }
-    });
+    }, 180_000); // four training steps and a 500-image test pass per epoch, two epochs
   }
 });
