@@ -7,6 +7,7 @@
  *   npm run compare -- docs/results/baseline runs/baseline
  */
 import { compareRuns } from './lib/compare.ts';
+import type { EpochRecord } from './lib/trainer.ts';
 
 const [dirA, dirB, ...rest] = process.argv.slice(2);
 if (dirA === undefined || dirB === undefined || rest.length > 0) {
@@ -20,6 +21,13 @@ try {
   process.exit(2);
 }
 const fmt = (v: number | undefined, d: number) => (v === undefined ? '—' : v.toFixed(d));
+// of the train loss, test loss and correct count: how far apart two epochs that differ are
+const relDiff = (a: EpochRecord, b: EpochRecord) =>
+  Math.max(
+    ...(['trainLoss', 'testLoss', 'correct'] as const).map(
+      (k) => Math.abs(a[k] - b[k]) / Math.max(Math.abs(a[k]), Math.abs(b[k]), Number.MIN_VALUE),
+    ),
+  );
 console.log(`A: ${dirA}\nB: ${dirB}`);
 console.table(
   c.epochs.map((e) => ({
@@ -29,6 +37,7 @@ console.table(
     'test loss A': fmt(e.a?.testLoss, 6),
     'test loss B': fmt(e.b?.testLoss, 6),
     same: e.same ? 'yes' : 'no',
+    'largest relative difference': e.same || !e.a || !e.b ? '' : relDiff(e.a, e.b).toExponential(1),
   })),
 );
 console.log(
