@@ -29,20 +29,22 @@ for (const exp of Object.values(experiments).filter((e) => e.inMain !== false)) 
   const committed = join('docs', 'results', exp.name);
   let same = '—';
   if (!quick && existsSync(join(committed, 'history.json'))) {
-    same = compareRuns(committed, outDir).identical ? 'yes' : 'no';
+    same = compareRuns(committed, outDir).verdict;
   }
   rows.push(
-    `| ${exp.name.padEnd(10)} | ${exp.notebook.toFixed(2).padStart(8)} % | ${last.accuracy.toFixed(2).padStart(9)} % | ${String(history.length).padStart(6)} | ${last.seconds.toFixed(0).padStart(7)} s | ${same.padEnd(19)} |`,
+    `| ${exp.name.padEnd(10)} | ${exp.notebook.toFixed(2).padStart(8)} % | ${last.accuracy.toFixed(2).padStart(9)} % | ${String(history.length).padStart(6)} | ${last.seconds.toFixed(0).padStart(7)} s | ${same.padEnd(20)} |`,
   );
 }
 console.log(
-  `\n| experiment | notebook   | shiftgrad   | epochs | s/epoch   | same as committed?  |`,
+  `\n| experiment | notebook   | shiftgrad   | epochs | s/epoch   | same as committed?   |`,
 );
-console.log(`|------------|------------|-------------|--------|-----------|---------------------|`);
+console.log(
+  `|------------|------------|-------------|--------|-----------|----------------------|`,
+);
 for (const r of rows) console.log(r);
 if (!quick)
   console.log(
-    '\n"same as committed?": every logged loss, test result and trained weight equal to docs/results/NAME (npm run compare -- docs/results/NAME runs/NAME)',
+    '\n"same as committed?" (npm run compare -- docs/results/NAME runs/NAME): identical = every logged loss, test result and trained weight equal to the committed run\'s, bit for bit; same printed numbers = every log line equal, a stored loss or weight apart in its last bits',
   );
 if (quick)
   console.log(

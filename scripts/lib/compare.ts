@@ -63,6 +63,11 @@ export interface RunComparison {
   weights: { differing: number; total: number; mismatch: string | null } | null;
   /** Everything both runs have is equal, and they cover the same epochs. */
   identical: boolean;
+  /**
+   * 'identical'; 'same printed numbers' when every log line and each epoch's correct count agree
+   * but a stored loss or a weight differs in its last bits; else 'different'.
+   */
+  verdict: 'identical' | 'same printed numbers' | 'different';
 }
 
 /** The weights file of a run directory: model.safetensors, or the checkpoint's. */
@@ -158,5 +163,10 @@ export function compareRuns(dirA: string, dirB: string): RunComparison {
     batchDiffs === 0 &&
     testDiffs === 0 &&
     (weights === null || (weights.mismatch === null && weights.differing === 0));
-  return { epochs, batchLines, batchDiffs, firstBatchDiff, testDiffs, weights, identical };
+  const printedSame =
+    batchDiffs === 0 &&
+    testDiffs === 0 &&
+    epochs.every((e) => e.a !== undefined && e.b !== undefined && e.a.correct === e.b.correct);
+  const verdict = identical ? 'identical' : printedSame ? 'same printed numbers' : 'different';
+  return { epochs, batchLines, batchDiffs, firstBatchDiff, testDiffs, weights, identical, verdict };
 }

@@ -64,6 +64,7 @@ describe('compare (npm run compare)', () => {
       [record(1, 1.9, 0.9, 700), record(2, 0.9, 0.7, 800)].map((r) => ({ ...r, seconds: 1 })),
     );
     expect(compareRuns(a, timings).identical).toBe(true);
+    expect(compareRuns(a, timings).verdict).toBe('identical');
 
     const batch = compareRuns(a, runDir(LOG.replace('Loss: 1.000000', 'Loss: 1.000001')));
     expect(batch.identical).toBe(false);
@@ -79,10 +80,20 @@ describe('compare (npm run compare)', () => {
     const hist = compareRuns(a, runDir(LOG, [record(1, 1.9, 0.9, 700), record(2, 0.9, 0.7, 801)]));
     expect(hist.identical).toBe(false);
     expect(hist.epochs.map((e) => e.same)).toEqual([true, false]);
+    expect(batch.verdict).toBe('different');
+    expect(hist.verdict).toBe('different');
+
+    // a stored test loss apart in its last bits, every printed number equal
+    const bits = compareRuns(
+      a,
+      runDir(LOG, [record(1, 1.9, 0.9000000001, 700), record(2, 0.9, 0.7, 800)]),
+    );
+    expect([bits.identical, bits.verdict]).toEqual([false, 'same printed numbers']);
 
     const shorter = compareRuns(a, runDir(LOG, [record(1, 1.9, 0.9, 700)]));
     expect(shorter.identical).toBe(false);
     expect(shorter.epochs[1]!.b).toBeUndefined();
+    expect(shorter.verdict).toBe('different');
   });
 
   it('compares weights bit for bit, and says which file is missing', () => {
@@ -94,7 +105,11 @@ describe('compare (npm run compare)', () => {
     expect(compareRuns(a, b).weights).toEqual({ differing: 0, total: 3, mismatch: null });
     save({ w: tensor([1, 2, 3.0000002]) }, join(b, 'model.safetensors'));
     const c = compareRuns(a, b);
-    expect([c.weights?.differing, c.identical]).toEqual([1, false]);
+    expect([c.weights?.differing, c.identical, c.verdict]).toEqual([
+      1,
+      false,
+      'same printed numbers',
+    ]);
     save({ v: w }, join(b, 'model.safetensors'));
     expect(compareRuns(a, b).weights?.mismatch).toMatch(/tensor names differ/);
 
