@@ -64,8 +64,9 @@ export interface RunComparison {
   /** Everything both runs have is equal, and they cover the same epochs. */
   identical: boolean;
   /**
-   * 'identical'; 'same printed numbers' when every log line and each epoch's correct count agree
-   * but a stored loss or a weight differs in its last bits; else 'different'.
+   * 'identical'; 'same printed numbers' when every log line (at least one in common) and each
+   * epoch's correct count agree but a stored loss or a weight differs in its last bits; else
+   * 'different'.
    */
   verdict: 'identical' | 'same printed numbers' | 'different';
 }
@@ -164,6 +165,7 @@ export function compareRuns(dirA: string, dirB: string): RunComparison {
     testDiffs === 0 &&
     (weights === null || (weights.mismatch === null && weights.differing === 0));
   const printedSame =
+    batchLines > 0 &&
     batchDiffs === 0 &&
     testDiffs === 0 &&
     epochs.every((e) => e.a !== undefined && e.b !== undefined && e.a.correct === e.b.correct);
