@@ -1,9 +1,9 @@
 /**
  * npm run compare -- RUN_A RUN_B: do two runs give the same numbers? Compares the per-epoch JSON
  * (train loss, test loss, correct), every batch-loss and test line of the logs, and the trained
- * weights bit for bit when both directories have them. Prints 'identical', 'same printed numbers' (every log line and correct count
- * agree, a stored loss or weight differs in its last bits) or 'different'. Exit code 0 when
- * identical, 1 when not, 2 when a file is missing or unreadable.
+ * weights bit for bit when both directories have them. Prints 'identical', 'same printed numbers'
+ * (every log line and correct count agree, a stored loss or weight differs in its last bits) or
+ * 'different'. Exit code 0 when identical, 1 when not, 2 when a file is missing or unreadable.
  *
  *   npm run train -- --experiment baseline --out runs/baseline
  *   npm run compare -- docs/results/baseline runs/baseline

@@ -42,11 +42,8 @@ console.log(
   `|------------|------------|-------------|--------|-----------|----------------------|`,
 );
 for (const r of rows) console.log(r);
-if (!quick)
-  console.log(
-    '\n"same as committed?" (npm run compare -- docs/results/NAME runs/NAME): identical = every logged loss, test result and trained weight equal to the committed run\'s, bit for bit; same printed numbers = every log line equal, a stored loss or weight apart in its last bits',
-  );
-if (quick)
-  console.log(
-    '\n(--quick: 3,000 training images, 1 epoch, 1,000 test images; not comparable with the notebook)',
-  );
+console.log(
+  quick
+    ? '\n(--quick: 3,000 training images, 1 epoch, 1,000 test images; not comparable with the notebook)'
+    : '\n"same as committed?" (npm run compare -- docs/results/NAME runs/NAME): identical = every logged loss, test result and trained weight equal to the committed run\'s, bit for bit; same printed numbers = every log line equal, a stored loss or weight apart in its last bits',
+);
