@@ -18,6 +18,7 @@
 
 import type { FloatArray } from './types.ts';
 import { densityEstimate } from './sparsity.ts';
+import { asmHeap, asmOn, type AsmHeap } from './asm.ts';
 import {
   finishOutput,
   parallelFor,
@@ -51,6 +52,16 @@ const NC = 768; // multiple of NR; only one KC×NR micro-panel of packed B needs
 let packA = new Float64Array(MC * KC);
 let packB = new Float64Array(NC * KC);
 const tile = new Float64Array(MR * NR);
+
+// With the asm.js micro-kernels (asm.ts), the packed panels and each block's C live in one asm.js
+// heap per thread, at fixed offsets (kc ≤ KC, mc ≤ MC and nc ≤ NC always hold).
+const HEAP_A = 0;
+const HEAP_B = MC * KC;
+const HEAP_C = HEAP_B + NC * KC;
+let heap: AsmHeap | null = null;
+function gemmHeap(): AsmHeap {
+  return (heap ??= asmHeap(HEAP_C + MC * NC));
+}
 
 /**
  * Strided GEMM core: C = alpha·op(A)·op(B) + beta·C where
@@ -89,10 +100,11 @@ export function gemmStrided(
   const kcMax = Math.ceil(k / Math.ceil(k / KC));
   const ncMax = Math.min(NC, Math.ceil(n / NR) * NR);
   const mcMax = Math.min(MC, Math.ceil(m / MR) * MR);
-  if (packA.length < mcMax * kcMax) packA = new Float64Array(mcMax * kcMax);
-  if (packB.length < ncMax * kcMax) packB = new Float64Array(ncMax * kcMax);
-  const ap = packA;
-  const bp = packB;
+  const h = asmOn ? gemmHeap() : null;
+  if (!h && packA.length < mcMax * kcMax) packA = new Float64Array(mcMax * kcMax);
+  if (!h && packB.length < ncMax * kcMax) packB = new Float64Array(ncMax * kcMax);
+  const ap = h ? h.f64.subarray(HEAP_A, HEAP_B) : packA;
+  const bp = h ? h.f64.subarray(HEAP_B, HEAP_C) : packB;
   for (let j0 = 0; j0 < n; j0 += NC) {
     const nc = Math.min(NC, n - j0);
     for (let p0 = 0; p0 < k; p0 += kcMax) {
@@ -102,6 +114,20 @@ export function gemmStrided(
       for (let i0 = 0; i0 < m; i0 += MC) {
         const mc = Math.min(MC, m - i0);
         packPanels(ap, a, aOff + i0 * aRs + p0 * aCs, aRs, aCs, mc, kc, MR);
+        if (h) {
+          // all MR×NR tiles of the block into the heap, then C = alpha·block + bet·C
+          const np = Math.ceil(nc / NR);
+          const ldb = np * NR;
+          h.k.panels(kc, Math.ceil(mc / MR), np, HEAP_A, kc * MR, HEAP_B, kc * NR, HEAP_C, ldb, 0);
+          const hc = h.f64;
+          for (let i = 0; i < mc; i++) {
+            const o = cOff + (i0 + i) * ldc + j0;
+            const t = HEAP_C + i * ldb;
+            if (bet === 0) for (let j = 0; j < nc; j++) c[o + j] = alpha * hc[t + j]!;
+            else for (let j = 0; j < nc; j++) c[o + j] = alpha * hc[t + j]! + bet * c[o + j]!;
+          }
+          continue;
+        }
         for (let jr = 0; jr < nc; jr += NR) {
           const bi = jr * kc;
           const nr = nc - jr;

@@ -24,9 +24,12 @@
 //   M  [36][OB][TB]                 GEMM result for OB output channels of the block, then their
 //                                   output transform (M stays in cache; OB = MoP took ~3 % longer)
 // Forward chunks are single images (outputs are disjoint); a block holds all of an image's tiles
-// when there are at most TB_MAX of them.
+// when there are at most TB_MAX of them. A U buffer from `winogradWeightScratch` has one more
+// element, a stamp (asm.ts): with the asm.js micro-kernels each thread copies U, V and M into its
+// asm.js heap ([U | V | M]), and U only once per stamp, i.e. once per transform of the weights.
 
 import type { FloatArray } from './types.ts';
+import { AsmScratch, asmOn, stamp } from './asm.ts';
 import {
   finishOutput,
   parallelFor,
@@ -92,6 +95,7 @@ export function winogradWeights(
       }
     }
   }
+  stamp(u, XI * step);
 }
 
 // G (g0, g1, g2)ᵀ for F(4×4, 3×3), written to dst[o], dst[o + s], …, dst[o + 5s].
@@ -148,6 +152,8 @@ function micro(
 }
 
 // Per-thread scratch (each worker has its own module instance).
+const fwdHeap = new AsmScratch();
+const weightHeap = new AsmScratch();
 let vBuf: Float64Array = new Float64Array(1024);
 let mBuf: Float64Array = new Float64Array(1024);
 let wBuf: Float64Array = new Float64Array(1024);
@@ -243,10 +249,15 @@ export function winogradForwardImage(
   const uStep = moP * ki; // one ξ of U
   const vStep = TB * ki; // one ξ of V (TB/3 panels × ki × 3)
   const mStep = Math.min(OB, moP) * TB; // one ξ of M (one block of output channels)
-  vBuf = grow(vBuf, XI * vStep);
-  mBuf = grow(mBuf, XI * mStep);
-  const V = vBuf;
-  const M = mBuf;
+  const uSize = XI * uStep;
+  const hp = asmOn ? fwdHeap.get(uSize + XI * (vStep + mStep)) : null;
+  if (hp) fwdHeap.load(hp, u, uSize);
+  const vOff = uSize; // heap offsets of V and M (asm.js)
+  const mOff = uSize + XI * vStep;
+  if (!hp) vBuf = grow(vBuf, XI * vStep);
+  if (!hp) mBuf = grow(mBuf, XI * mStep);
+  const V = hp ? hp.f64.subarray(vOff, mOff) : vBuf;
+  const M = hp ? hp.f64.subarray(mOff, mOff + XI * mStep) : mBuf;
   const hw = h * w;
   const P = outH * outW;
   const xImg = img * ki * hw;
@@ -273,6 +284,12 @@ export function winogradForwardImage(
     for (let ob = 0; ob < moP; ob += OB) {
       const obEnd = Math.min(ob + OB, moP);
       for (let xi = 0; xi < XI; xi++) {
+        if (hp) {
+          // prettier-ignore
+          hp.k.panels(ki, (obEnd - ob) / MR, tbP / NR, xi * uStep + ob * ki, MR * ki,
+            vOff + xi * vStep, NR * ki, mOff + xi * mStep, TB, 0);
+          continue;
+        }
         for (let tp = 0; tp < tbP; tp += NR) {
           const bi = xi * vStep + tp * ki;
           for (let op = ob; op < obEnd; op += MR) {
@@ -397,7 +414,7 @@ export function winogradForward(
 
 /** U scratch in shared memory (read by every worker). */
 export function winogradWeightScratch(slot: string, mo: number, ki: number): Float64Array {
-  return sharedF64(slot, XI * ceilTo(mo, MR) * ki);
+  return sharedF64(slot, XI * ceilTo(mo, MR) * ki + 1);
 }
 
 // ------------------------------------------------------------------------- backward-weight
@@ -482,13 +499,19 @@ function weightChunk(
   const kiP = ceilTo(ki, NR);
   const accStep = moP * kiP;
   const accOff = chunk * XI * accStep;
-  part.fill(0, accOff, accOff + XI * accStep);
   const gStep = moP * TBW; // one ξ of the packed gy tiles: [moP/4][TBW][4]
   const vStep = kiP * TBW; // one ξ of the packed x tiles: [kiP/3][TBW][3]
-  wBuf = grow(wBuf, XI * gStep);
-  vBuf = grow(vBuf, XI * vStep);
-  const G = wBuf;
-  const V = vBuf;
+  // with asm.js, G, V and the chunk's sums live in the heap: [G | V | acc]
+  const vOff = XI * gStep;
+  const aOff = vOff + XI * vStep;
+  const hp = asmOn ? weightHeap.get(aOff + XI * accStep) : null;
+  if (!hp) wBuf = grow(wBuf, XI * gStep);
+  if (!hp) vBuf = grow(vBuf, XI * vStep);
+  const G = hp ? hp.f64.subarray(0, vOff) : wBuf;
+  const V = hp ? hp.f64.subarray(vOff, aOff) : vBuf;
+  const acc = hp ? hp.f64.subarray(aOff, aOff + XI * accStep) : part;
+  const acc0 = hp ? 0 : accOff;
+  acc.fill(0, acc0, acc0 + XI * accStep);
   G.fill(0, 0, XI * gStep); // padded rows stay zero
   V.fill(0, 0, XI * vStep);
   const hw = h * w;
@@ -514,6 +537,12 @@ function weightChunk(
     }
     // acc[ξ][o][c] += Σ_t G[ξ][o][t] · V[ξ][c][t]
     for (let xi = 0; xi < XI; xi++) {
+      if (hp) {
+        // prettier-ignore
+        hp.k.panels(tb, moP / MR, kiP / NR, xi * gStep, MR * TBW, vOff + xi * vStep, NR * TBW,
+          aOff + xi * accStep, kiP, 1);
+        continue;
+      }
       for (let cp = 0; cp < kiP; cp += NR) {
         const bi = xi * vStep + cp * TBW;
         for (let op = 0; op < moP; op += MR) {
@@ -523,6 +552,7 @@ function weightChunk(
       }
     }
   }
+  if (hp) part.set(acc, accOff);
 }
 
 registerTask('winograd.weight', (a, chunk) => {

@@ -17,7 +17,9 @@
 //   U  [64][Mo/3 panels][Ki][3]     transformed weights, rows = output channels
 //   V  [64][TB/4 panels][Ki][4]     transformed input tiles of one tile block
 //   M  [64][OB][TB]                 GEMM result for OB output channels, then their output transform
-// (each ξ plane of V and M padded by one cache line; see vStep).
+// (each ξ plane of V and M padded by one cache line; see vStep). As in winograd.ts, a U buffer from
+// `winograd6WeightScratch` ends in a stamp, and with the asm.js micro-kernels each thread works in
+// its asm.js heap ([U | V | M]), copying U once per stamp.
 //
 // With `pool` (a float32 2×2 / stride 2 max-pool of the convolution's ReLU), each 6×6 output tile
 // is stored to a float32 scratch tile and its nine 2×2 windows go through pool.ts's reluMaxBits:
@@ -35,6 +37,7 @@ import {
   threadsFor,
 } from './parallel.ts';
 import { reluMaxBits } from './pool.ts';
+import { AsmScratch, asmOn, stamp } from './asm.ts';
 import type { WinogradParams } from './winograd.ts';
 
 const MR = 3;
@@ -54,7 +57,7 @@ export function winograd6Cheaper(mo: number, outH: number, outW: number): boolea
 
 /** U scratch in shared memory (read by every worker). */
 export function winograd6WeightScratch(slot: string, mo: number, ki: number): Float64Array {
-  return sharedF64(slot, XI * ceilTo(mo, MR) * ki);
+  return sharedF64(slot, XI * ceilTo(mo, MR) * ki + 1);
 }
 
 /** Transformed, packed weights U = G g Gᵀ (8×8, layout above) of w [mo, ki, 3, 3]. */
@@ -75,6 +78,7 @@ export function winograd6Weights(u: Float64Array, w: FloatArray, mo: number, ki:
       }
     }
   }
+  stamp(u, XI * step);
 }
 
 // G (g0, g1, g2)ᵀ written to dst[o], dst[o + s], …, dst[o + 7s]. G rows: [1 0 0],
@@ -190,6 +194,7 @@ function micro34(
 }
 
 // Per-thread scratch (each worker has its own module instance).
+const heap = new AsmScratch();
 let vBuf: Float64Array = new Float64Array(1024);
 let mBuf: Float64Array = new Float64Array(1024);
 
@@ -241,10 +246,15 @@ export function winograd6ForwardImage(
   // stride (16 tiles × 32 channels × 8 bytes) they would all fall in one L1 set
   const vStep = TB * ki + 8;
   const mStep = Math.min(OB, moP) * TB + 8; // one ξ of M (padded like V's)
-  vBuf = grow(vBuf, XI * vStep);
-  mBuf = grow(mBuf, XI * mStep);
-  const V = vBuf;
-  const M = mBuf;
+  const uSize = XI * uStep;
+  const hp = asmOn ? heap.get(uSize + XI * (vStep + mStep)) : null;
+  if (hp) heap.load(hp, u, uSize);
+  const vOff = uSize; // heap offsets of V and M (asm.js)
+  const mOff = uSize + XI * vStep;
+  if (!hp) vBuf = grow(vBuf, XI * vStep);
+  if (!hp) mBuf = grow(mBuf, XI * mStep);
+  const V = hp ? hp.f64.subarray(vOff, mOff) : vBuf;
+  const M = hp ? hp.f64.subarray(mOff, mOff + XI * mStep) : mBuf;
   const hw = h * w;
   const xImg = img * ki * hw;
   for (let t0 = 0; t0 < T; t0 += TB) {
@@ -270,6 +280,12 @@ export function winograd6ForwardImage(
     for (let ob = 0; ob < moP; ob += OB) {
       const obEnd = Math.min(ob + OB, moP);
       for (let xi = 0; xi < XI; xi++) {
+        if (hp) {
+          // prettier-ignore
+          hp.k.panels34(ki, (obEnd - ob) / MR, tbP / NR, xi * uStep + ob * ki, MR * ki,
+            vOff + xi * vStep, NR * ki, mOff + xi * mStep, TB);
+          continue;
+        }
         for (let tp = 0; tp < tbP; tp += NR) {
           const bi = xi * vStep + tp * ki;
           for (let op = ob; op < obEnd; op += MR) {

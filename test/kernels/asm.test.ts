@@ -1,0 +1,227 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import {
+  AsmScratch,
+  asmHeap,
+  asmHeapBytes,
+  asmOn,
+  setAsm,
+  stamp,
+} from '../../src/tensor/kernels/asm.ts';
+import { gemm, linearBackward, linearForward } from '../../src/tensor/kernels/gemm.ts';
+import {
+  conv2dBackwardInput,
+  conv2dBackwardWeight,
+  conv2dForward,
+  conv2dForwardAlgorithm,
+} from '../../src/tensor/kernels/conv2d.ts';
+import { getNumThreads, setNumThreads } from '../../src/tensor/kernels/parallel.ts';
+import type { FloatArray } from '../../src/tensor/kernels/types.ts';
+import { convInputs, convLabel, dtypes, type ConvShape } from '../helpers/kernels.ts';
+import { randomArray, rng } from '../helpers/random.ts';
+
+// The asm.js micro-kernels must give the plain-JavaScript kernels' results bit for bit (training
+// runs are pinned to the last bit), and V8 must really compile them as asm.js (else they would
+// silently run as slow JavaScript).
+
+/** Index of the first element whose bits differ (−1: none; NaNs compare by bits too). */
+function firstDiff(a: FloatArray, b: FloatArray): number {
+  if (a.length !== b.length) return Math.min(a.length, b.length);
+  const x = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const y = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return Math.floor(i / a.BYTES_PER_ELEMENT);
+  return -1;
+}
+
+/** Runs `run` with the asm.js kernels on, then off (one thread: workers keep their own switch). */
+function onOff<T extends FloatArray>(run: () => T): [T, T] {
+  const before = asmOn;
+  try {
+    setAsm(true);
+    const a = run();
+    setAsm(false);
+    return [a, run()];
+  } finally {
+    setAsm(before);
+  }
+}
+
+describe('asm.js module', () => {
+  it('is compiled as asm.js by V8 when loaded through tsx', () => {
+    const script = `
+      import { asmHeap, asmModuleForTests } from './src/tensor/kernels/asm.ts';
+      const h = asmHeap(64);
+      h.k.panels(1, 1, 1, 0, 4, 4, 3, 8, 3, 0);
+      console.log(new Function('f', 'return %IsAsmWasmCode(f)')(asmModuleForTests));`;
+    const out = execFileSync(
+      process.execPath,
+      ['--allow-natives-syntax', '--import', 'tsx', '--input-type=module', '-e', script],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    expect(out.trim()).toBe('true');
+  });
+
+  it('panels and panels34 compute the packed tile products (store and accumulate)', () => {
+    const h = asmHeap(4096);
+    const r = rng(3);
+    for (let i = 0; i < 2000; i++) h.f64[i] = r() - 0.5;
+    const H = Float64Array.from(h.f64);
+    const kc = 7;
+    // 2 A panels (4 rows) at 0, step 40; 3 B panels (3 columns) at 100, step 30; C at 1000, ldc 11
+    h.k.panels(kc, 2, 3, 0, 40, 100, 30, 1000, 11, 1);
+    for (let i = 0; i < 8; i++) {
+      for (let j = 0; j < 9; j++) {
+        let s = 0;
+        for (let p = 0; p < kc; p++) {
+          s +=
+            H[(i >> 2) * 40 + 4 * p + (i & 3)]! *
+            H[100 + Math.floor(j / 3) * 30 + 3 * p + (j % 3)]!;
+        }
+        expect(h.f64[1000 + i * 11 + j]).toBe(H[1000 + i * 11 + j]! + s);
+      }
+    }
+    h.k.panels34(kc, 2, 2, 0, 40, 100, 30, 1500, 9);
+    for (let i = 0; i < 6; i++) {
+      for (let j = 0; j < 8; j++) {
+        let s = 0;
+        for (let p = 0; p < kc; p++) {
+          s +=
+            H[Math.floor(i / 3) * 40 + 3 * p + (i % 3)]! *
+            H[100 + (j >> 2) * 30 + 4 * p + (j & 3)]!;
+        }
+        expect(h.f64[1500 + i * 9 + j]).toBe(s);
+      }
+    }
+  });
+
+  it('heap sizes are ones asm.js links', () => {
+    expect(asmHeapBytes(1)).toBe(4096);
+    expect(asmHeapBytes(4097)).toBe(8192);
+    expect(asmHeapBytes(1 << 24)).toBe(1 << 24);
+    expect(asmHeapBytes((1 << 24) + 1)).toBe(2 << 24);
+  });
+
+  it('AsmScratch copies a stamped operand once per stamp', () => {
+    const s = new AsmScratch();
+    const src = new Float64Array(5);
+    src.set([1, 2, 3, 4]);
+    stamp(src, 4);
+    const h = s.get(4);
+    s.load(h, src, 4);
+    src[0] = 9; // changed without a new stamp: the heap keeps what it loaded
+    s.load(h, src, 4);
+    expect(h.f64[0]).toBe(1);
+    stamp(src, 4);
+    s.load(h, src, 4);
+    expect(h.f64[0]).toBe(9);
+    const unstamped = new Float64Array([5, 6, 7, 8]); // no stamp slot: copied every time
+    s.load(h, unstamped, 4);
+    unstamped[0] = 0;
+    s.load(h, unstamped, 4);
+    expect(h.f64[0]).toBe(0);
+  });
+});
+
+describe('asm.js kernels give the JavaScript kernels’ bits', () => {
+  const before = getNumThreads();
+  afterAll(() => setNumThreads(before));
+
+  it('gemm: shapes with edge tiles, transposes, alpha and beta, float32 and float64', () => {
+    setNumThreads(1);
+    const r = rng(11);
+    const shapes = [
+      [1, 1, 1],
+      [5, 7, 3],
+      [64, 128, 500],
+      [130, 770, 400], // more than one MC, NC and KC block
+      [9, 2, 1000],
+    ];
+    for (const [, C] of dtypes) {
+      for (const [m, n, k] of shapes) {
+        for (const [transA, transB, alpha, beta] of [
+          [false, false, 1, 0],
+          [true, true, 0.5, 1],
+          [false, true, -2, 0.25],
+        ] as const) {
+          const a = randomArray(C, m! * k!, r);
+          const b = randomArray(C, k! * n!, r);
+          const c0 = randomArray(C, m! * n!, r);
+          const [on, off] = onOff(() => {
+            const c = C.from(c0) as FloatArray;
+            gemm(c, a, b, m!, n!, k!, { transA, transB, alpha, beta });
+            return c;
+          });
+          expect(firstDiff(on, off), `${C.name} ${m}×${n}×${k}`).toBe(-1);
+        }
+      }
+    }
+  });
+
+  it('linear forward and backward at fc1 shape (dense input)', () => {
+    setNumThreads(1);
+    const r = rng(12);
+    const [B, I, O] = [16, 9216, 128];
+    const x = randomArray(Float32Array, B * I, r);
+    const w = randomArray(Float32Array, O * I, r);
+    const b = randomArray(Float32Array, O, r);
+    const gy = randomArray(Float32Array, B * O, r);
+    const [y1, y2] = onOff(() => {
+      const y = new Float32Array(B * O);
+      linearForward(y, x, w, b, B, I, O);
+      return y;
+    });
+    expect(firstDiff(y1, y2)).toBe(-1);
+    const [g1, g2] = onOff(() => {
+      const g = new Float32Array(B * I + O * I + O);
+      linearBackward(
+        g.subarray(0, B * I),
+        g.subarray(B * I, B * I + O * I),
+        g.subarray(B * I + O * I),
+        gy,
+        x,
+        w,
+        B,
+        I,
+        O,
+      );
+      return g;
+    });
+    expect(firstDiff(g1, g2)).toBe(-1);
+  });
+
+  // Winograd F(4×4) forward / backward-input / backward-weight and the F(6×6) inference forward
+  const shapes: ConvShape[] = [
+    { x: [3, 32, 26, 26], w: [64, 32, 3, 3], o: {} }, // the MNIST net's conv2
+    { x: [2, 9, 11, 7], w: [10, 9, 3, 3], o: { padding: 1 } }, // odd sizes, edge panels
+    { x: [20, 8, 6, 6], w: [8, 8, 3, 3], o: {} }, // several weight chunks
+  ];
+  for (const [dt, C] of dtypes) {
+    shapes.forEach((s, si) => {
+      it(`conv2d ${dt} ${convLabel(s)}`, () => {
+        setNumThreads(1);
+        const { p, x, w, b, gy, ySize } = convInputs(C, s, 700 + si);
+        expect(conv2dForwardAlgorithm(p)).toBe('winograd');
+        for (const inference of [false, true]) {
+          const [y1, y2] = onOff(() => {
+            const y = new C(ySize);
+            conv2dForward(y, x, w, b, p, inference);
+            return y;
+          });
+          expect(firstDiff(y1, y2)).toBe(-1);
+        }
+        const [gx1, gx2] = onOff(() => {
+          const g = new C(x.length);
+          conv2dBackwardInput(g, gy, w, p);
+          return g;
+        });
+        expect(firstDiff(gx1, gx2)).toBe(-1);
+        const [gw1, gw2] = onOff(() => {
+          const g = new C(w.length);
+          conv2dBackwardWeight(g, gy, x, p);
+          return g;
+        });
+        expect(firstDiff(gw1, gw2)).toBe(-1);
+      });
+    });
+  }
+});
