@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- dense|pool|train-step|shift ...] [--out FILE]: the benchmark suites, medians of
+ * npm run bench [-- dense|pool|train-step|shift|asm ...] [--out FILE]: the benchmark suites, medians of
  * repeated runs measured side by side in one process, printed as tables and written as JSON
  * (default runs/bench/latest.json). Run alone on the machine (and pinned, e.g.
  * `taskset -c 0 npm run bench`): other load doubles times.
@@ -11,12 +11,14 @@ import { benchDense } from './kernels-dense.ts';
 import { benchPool } from './kernels-pool.ts';
 import { benchTrainStep } from './train-step.ts';
 import { benchShift } from './shift.ts';
+import { benchAsm } from './asm.ts';
 
 const suites: Record<string, () => Promise<object[]>> = {
   dense: () => benchDense(),
   pool: () => benchPool(),
   'train-step': () => benchTrainStep(),
   shift: () => benchShift(),
+  asm: () => benchAsm(),
 };
 
 const { values, positionals } = parseArgs({

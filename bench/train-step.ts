@@ -59,7 +59,7 @@ const TRAINED: Record<string, string> = {
 };
 
 /** `make()` with the net's trained weights loaded when the file exists; the weights used. */
-function withWeights(name: string, make: () => Module): { model: Module; weights: string } {
+export function withWeights(name: string, make: () => Module): { model: Module; weights: string } {
   const model = make();
   const file = TRAINED[name];
   if (file === undefined || !existsSync(file)) return { model, weights: 'fresh' };
@@ -68,7 +68,7 @@ function withWeights(name: string, make: () => Module): { model: Module; weights
 }
 
 /** The first 64 normalised MNIST training images and labels, or random ones without the files. */
-async function firstBatch(): Promise<{ x: Tensor; y: Tensor; source: string }> {
+export async function firstBatch(): Promise<{ x: Tensor; y: Tensor; source: string }> {
   try {
     const { train } = await loadMnist();
     const [x, y] = new DataLoader(train.subset(BATCH), { batchSize: BATCH })
