@@ -197,11 +197,6 @@ export class AsmScratch {
     h.f64.set(src.subarray(0, n), 0);
     this.loaded = s;
   }
-
-  /** The heap's start no longer holds a loaded operand (the caller wrote over it). */
-  forget(): void {
-    this.loaded = NaN;
-  }
 }
 
 let stamps = 0;

@@ -254,8 +254,10 @@ export function winogradForwardImage(
   if (hp) fwdHeap.load(hp, u, uSize);
   const vOff = uSize; // heap offsets of V and M (asm.js)
   const mOff = uSize + XI * vStep;
-  if (!hp) vBuf = grow(vBuf, XI * vStep);
-  if (!hp) mBuf = grow(mBuf, XI * mStep);
+  if (!hp) {
+    vBuf = grow(vBuf, XI * vStep);
+    mBuf = grow(mBuf, XI * mStep);
+  }
   const V = hp ? hp.f64.subarray(vOff, mOff) : vBuf;
   const M = hp ? hp.f64.subarray(mOff, mOff + XI * mStep) : mBuf;
   const hw = h * w;
@@ -505,8 +507,10 @@ function weightChunk(
   const vOff = XI * gStep;
   const aOff = vOff + XI * vStep;
   const hp = asmOn ? weightHeap.get(aOff + XI * accStep) : null;
-  if (!hp) wBuf = grow(wBuf, XI * gStep);
-  if (!hp) vBuf = grow(vBuf, XI * vStep);
+  if (!hp) {
+    wBuf = grow(wBuf, XI * gStep);
+    vBuf = grow(vBuf, XI * vStep);
+  }
   const G = hp ? hp.f64.subarray(0, vOff) : wBuf;
   const V = hp ? hp.f64.subarray(vOff, aOff) : vBuf;
   const acc = hp ? hp.f64.subarray(aOff, aOff + XI * accStep) : part;

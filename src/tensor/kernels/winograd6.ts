@@ -251,8 +251,10 @@ export function winograd6ForwardImage(
   if (hp) heap.load(hp, u, uSize);
   const vOff = uSize; // heap offsets of V and M (asm.js)
   const mOff = uSize + XI * vStep;
-  if (!hp) vBuf = grow(vBuf, XI * vStep);
-  if (!hp) mBuf = grow(mBuf, XI * mStep);
+  if (!hp) {
+    vBuf = grow(vBuf, XI * vStep);
+    mBuf = grow(mBuf, XI * mStep);
+  }
   const V = hp ? hp.f64.subarray(vOff, mOff) : vBuf;
   const M = hp ? hp.f64.subarray(mOff, mOff + XI * mStep) : mBuf;
   const hw = h * w;
