@@ -49,8 +49,8 @@ const MC = 128; // multiple of MR
 const NC = 768; // multiple of NR; only one KC×NR micro-panel of packed B needs to stay in L1
 
 // Module-level growable scratch, reused across calls (kernels are not re-entrant).
-let packA = new Float64Array(MC * KC);
-let packB = new Float64Array(NC * KC);
+let packA = new Float64Array(0); // the plain-JavaScript path's panels, grown on first use
+let packB = new Float64Array(0);
 const tile = new Float64Array(MR * NR);
 
 // With the asm.js micro-kernels (asm.ts), the packed panels and each block's C live in one asm.js
