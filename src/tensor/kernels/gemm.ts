@@ -15,6 +15,8 @@
 // accumulation is always in float64.
 // MR×NR = 4×3: 12 accumulators + 7 operands fit V8's 16 x64 XMM registers without spilling
 // (4×4, 4×8, 8×4 spill and run ~35% slower).
+// The loop over a block's tiles runs in asm.js (asm.ts `panels`, into a per-thread heap, C then
+// copied out); micro4x3 below is the same loop in plain JavaScript (`SHIFTGRAD_ASM=0`).
 
 import type { FloatArray } from './types.ts';
 import { densityEstimate } from './sparsity.ts';
