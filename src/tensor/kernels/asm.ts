@@ -199,6 +199,36 @@ export class AsmScratch {
   }
 }
 
+/**
+ * Scratch of a kernel that multiplies a stamped operand U by per-call panels V into M (Winograd's
+ * forward): with asm.js all three share one heap, [U | V | M], U copied once per stamp; without,
+ * V and M are plain growable arrays (vOff = mOff = 0) and U is read where it lies.
+ */
+export class StampedScratch {
+  private readonly scratch = new AsmScratch();
+  private v = new Float64Array(0);
+  private m = new Float64Array(0);
+
+  take(
+    u: Float64Array,
+    uSize: number,
+    vSize: number,
+    mSize: number,
+  ): { hp: AsmHeap | null; V: Float64Array; M: Float64Array; vOff: number; mOff: number } {
+    if (!asmOn) {
+      if (this.v.length < vSize) this.v = new Float64Array(vSize);
+      if (this.m.length < mSize) this.m = new Float64Array(mSize);
+      return { hp: null, V: this.v, M: this.m, vOff: 0, mOff: 0 };
+    }
+    const hp = this.scratch.get(uSize + vSize + mSize);
+    this.scratch.load(hp, u, uSize);
+    const vOff = uSize;
+    const mOff = uSize + vSize;
+    const V = hp.f64.subarray(vOff, mOff);
+    return { hp, V, M: hp.f64.subarray(mOff, mOff + mSize), vOff, mOff };
+  }
+}
+
 let stamps = 0;
 
 /**

@@ -29,7 +29,7 @@
 // asm.js heap ([U | V | M]), and U only once per stamp, i.e. once per transform of the weights.
 
 import type { FloatArray } from './types.ts';
-import { AsmScratch, asmOn, stamp } from './asm.ts';
+import { AsmScratch, StampedScratch, asmOn, stamp } from './asm.ts';
 import {
   finishOutput,
   parallelFor,
@@ -152,10 +152,9 @@ function micro(
 }
 
 // Per-thread scratch (each worker has its own module instance).
-const fwdHeap = new AsmScratch();
+const fwdHeap = new StampedScratch();
 const weightHeap = new AsmScratch();
 let vBuf: Float64Array = new Float64Array(1024);
-let mBuf: Float64Array = new Float64Array(1024);
 let wBuf: Float64Array = new Float64Array(1024);
 
 function grow(a: Float64Array, n: number): Float64Array {
@@ -249,17 +248,8 @@ export function winogradForwardImage(
   const uStep = moP * ki; // one ξ of U
   const vStep = TB * ki; // one ξ of V (TB/3 panels × ki × 3)
   const mStep = Math.min(OB, moP) * TB; // one ξ of M (one block of output channels)
-  const uSize = XI * uStep;
-  const hp = asmOn ? fwdHeap.get(uSize + XI * (vStep + mStep)) : null;
-  if (hp) fwdHeap.load(hp, u, uSize);
-  const vOff = uSize; // heap offsets of V and M (asm.js)
-  const mOff = uSize + XI * vStep;
-  if (!hp) {
-    vBuf = grow(vBuf, XI * vStep);
-    mBuf = grow(mBuf, XI * mStep);
-  }
-  const V = hp ? hp.f64.subarray(vOff, mOff) : vBuf;
-  const M = hp ? hp.f64.subarray(mOff, mOff + XI * mStep) : mBuf;
+  // V and M in scratch (with asm.js: in the heap after U, at vOff and mOff)
+  const { hp, V, M, vOff, mOff } = fwdHeap.take(u, XI * uStep, XI * vStep, XI * mStep);
   const hw = h * w;
   const P = outH * outW;
   const xImg = img * ki * hw;

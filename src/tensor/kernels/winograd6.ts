@@ -37,7 +37,7 @@ import {
   threadsFor,
 } from './parallel.ts';
 import { reluMaxBits } from './pool.ts';
-import { AsmScratch, asmOn, stamp } from './asm.ts';
+import { StampedScratch, stamp } from './asm.ts';
 import type { WinogradParams } from './winograd.ts';
 
 const MR = 3;
@@ -194,13 +194,7 @@ function micro34(
 }
 
 // Per-thread scratch (each worker has its own module instance).
-const heap = new AsmScratch();
-let vBuf: Float64Array = new Float64Array(1024);
-let mBuf: Float64Array = new Float64Array(1024);
-
-function grow(a: Float64Array, n: number): Float64Array {
-  return a.length >= n ? a : new Float64Array(n);
-}
+const heap = new StampedScratch();
 
 /** Tiles per block: all of an image's tiles when they fit TB_MAX, else equal blocks. */
 function tileBlock(T: number): number {
@@ -246,17 +240,8 @@ export function winograd6ForwardImage(
   // stride (16 tiles × 32 channels × 8 bytes) they would all fall in one L1 set
   const vStep = TB * ki + 8;
   const mStep = Math.min(OB, moP) * TB + 8; // one ξ of M (padded like V's)
-  const uSize = XI * uStep;
-  const hp = asmOn ? heap.get(uSize + XI * (vStep + mStep)) : null;
-  if (hp) heap.load(hp, u, uSize);
-  const vOff = uSize; // heap offsets of V and M (asm.js)
-  const mOff = uSize + XI * vStep;
-  if (!hp) {
-    vBuf = grow(vBuf, XI * vStep);
-    mBuf = grow(mBuf, XI * mStep);
-  }
-  const V = hp ? hp.f64.subarray(vOff, mOff) : vBuf;
-  const M = hp ? hp.f64.subarray(mOff, mOff + XI * mStep) : mBuf;
+  // V and M in scratch (with asm.js: in the heap after U, at vOff and mOff)
+  const { hp, V, M, vOff, mOff } = heap.take(u, XI * uStep, XI * vStep, XI * mStep);
   const hw = h * w;
   const xImg = img * ki * hw;
   for (let t0 = 0; t0 < T; t0 += TB) {
