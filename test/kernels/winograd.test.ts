@@ -36,6 +36,10 @@ const winoShapes: ConvShape[] = [
   { x: [2, 8, 6, 6], w: [8, 8, 3, 3], o: { padding: 3 } }, // bwd-input falls back to im2col
   { x: [1, 11, 3, 3], w: [9, 11, 3, 3], o: {} }, // 1×1 output
   { x: [5, 16, 13, 11], w: [12, 16, 3, 3], o: { padding: [0, 1] } },
+  // more tiles × channels than one forward block holds (TILE_CHANNELS_MAX): 36 tiles of 64
+  // channels in the forward; 25 tiles of 80 channels, the last block partial, in backward-input
+  { x: [1, 64, 22, 22], w: [8, 64, 3, 3], o: { padding: 1 } },
+  { x: [2, 8, 18, 18], w: [80, 8, 3, 3], o: {} },
 ];
 
 describe('Winograd F(4×4,3×3) conv2d vs naive', () => {

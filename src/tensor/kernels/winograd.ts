@@ -24,9 +24,10 @@
 //   M  [36][OB][TB]                 GEMM result for OB output channels of the block, then their
 //                                   output transform (M stays in cache; OB = MoP took ~3 % longer)
 // Forward chunks are single images (outputs are disjoint); a block holds all of an image's tiles
-// when there are at most TB_MAX of them. A U buffer from `winogradWeightScratch` has one more
-// element, a stamp (asm.ts): with the asm.js micro-kernels each thread copies U, V and M into its
-// asm.js heap ([U | V | M]), and U only once per stamp, i.e. once per transform of the weights.
+// when there are few enough of them (TB_MAX, TILE_CHANNELS_MAX). A U buffer from
+// `winogradWeightScratch` has one more element, a stamp (asm.ts): with the asm.js micro-kernels
+// each thread copies U, V and M into its asm.js heap ([U | V | M]), and U only once per stamp, i.e.
+// once per transform of the weights.
 
 import type { FloatArray } from './types.ts';
 import { AsmScratch, StampedScratch, asmOn, stamp } from './asm.ts';
@@ -43,6 +44,11 @@ import {
 const MR = 4;
 const NR = 3;
 const TB_MAX = 64; // most tiles per block in the forward pass
+// most tiles × input channels per forward block: V is then at most 36 × 1728 × 8 B = 498 KB, about
+// one core's L2. Backward-input on the MNIST net (64 channels, 49 tiles) took 196 ms per batch with
+// one block of 51 tiles (940 KB of V) and 158 ms with two of 27 (the sums are over channels, so
+// blocking tiles changes no bit)
+const TILE_CHANNELS_MAX = 1728;
 const OB = 8; // output channels per GEMM + output-transform block (multiple of MR): its M stays in L1/L2
 const XI = 36; // positions ξ of the forward pass's 6×6 tiles
 const TBW = 96; // tiles per block in backward-weight (the GEMM depth)
@@ -225,9 +231,10 @@ const tile6 = new Float64Array(36);
 const tile6b = new Float64Array(36);
 const out6 = new Float64Array(24);
 
-/** Tiles per forward block: all of an image's tiles when they fit TB_MAX, else equal blocks. */
-function forwardBlock(T: number): number {
-  return ceilTo(Math.ceil(T / Math.ceil(T / TB_MAX)), NR);
+/** Tiles per forward block: all of an image's tiles when they fit the limits, else equal blocks. */
+function forwardBlock(T: number, ki: number): number {
+  const most = Math.max(NR, Math.min(TB_MAX, Math.floor(TILE_CHANNELS_MAX / ki)));
+  return ceilTo(Math.ceil(T / Math.ceil(T / most)), NR);
 }
 
 /** Forward on image `img`: y[yImg …] = conv(x[img], U) (+ b), F(4×4, 3×3). */
@@ -243,7 +250,7 @@ export function winogradForwardImage(
   const { ki, h, w, mo, padH, padW, outH, outW } = p;
   const tw = Math.ceil(outW / 4);
   const T = Math.ceil(outH / 4) * tw;
-  const TB = forwardBlock(T);
+  const TB = forwardBlock(T, ki);
   const moP = ceilTo(mo, MR);
   const uStep = moP * ki; // one ξ of U
   const vStep = TB * ki; // one ξ of V (TB/3 panels × ki × 3)
@@ -472,6 +479,7 @@ function a6(g0: number, g1: number, g2: number, g3: number, dst: Float64Array, o
 
 const tile16 = new Float64Array(16);
 
+
 /**
  * Partial[ξ][moP][kiP] of chunk `chunk` (images [chunk·per, …)), written to part at chunk·size.
  * The chunk's tiles (all images, in order) are taken in blocks of TBW: the GEMM depth.
@@ -491,8 +499,12 @@ function weightChunk(
   const kiP = ceilTo(ki, NR);
   const accStep = moP * kiP;
   const accOff = chunk * XI * accStep;
-  const gStep = moP * TBW; // one ξ of the packed gy tiles: [moP/4][TBW][4]
-  const vStep = kiP * TBW; // one ξ of the packed x tiles: [kiP/3][TBW][3]
+  // one ξ of the packed gy tiles ([moP/4][TBW][4]) and of the packed x tiles ([kiP/3][TBW][3]),
+  // each plus a cache line: a tile's transform writes all 36 ξ, and at the unpadded strides
+  // (48 KB and 24 KB on the MNIST net) they all fall in one L1 set (backward-weight took 1.15×
+  // as long)
+  const gStep = moP * TBW + 8;
+  const vStep = kiP * TBW + 8;
   // with asm.js, G, V and the chunk's sums live in the heap: [G | V | acc]
   const vOff = XI * gStep;
   const aOff = vOff + XI * vStep;
