@@ -19,7 +19,7 @@ export type ArrayFor<D extends DType> = D extends 'float32'
 
 export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
 
-const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1 };
+export const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1 };
 
 /** A zero-filled array of n elements (from the running BufferArena, if any). */
 export function allocate(dtype: DType, n: number): TypedArray {
@@ -35,7 +35,7 @@ export function allocateUninitialized(dtype: DType, n: number): TypedArray {
   return fromBuffer(dtype, n, arenaBuffer(n * BYTES[dtype], false));
 }
 
-function fromBuffer(dtype: DType, n: number, shared: SharedArrayBuffer | null): TypedArray {
+export function fromBuffer(dtype: DType, n: number, shared: SharedArrayBuffer | null): TypedArray {
   if (shared !== null) {
     switch (dtype) {
       case 'float32':

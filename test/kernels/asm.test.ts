@@ -8,7 +8,12 @@ import {
   setAsm,
   stamp,
 } from '../../src/tensor/kernels/asm.ts';
-import { gemm, linearBackward, linearForward } from '../../src/tensor/kernels/gemm.ts';
+import {
+  gemm,
+  linearBackward,
+  linearForward,
+  linearForwardSparse,
+} from '../../src/tensor/kernels/gemm.ts';
 import {
   conv2dBackwardInput,
   conv2dBackwardWeight,
@@ -187,6 +192,36 @@ describe('asm.js kernels give the JavaScript kernels’ bits', () => {
       return g;
     });
     expect(firstDiff(g1, g2)).toBe(-1);
+  });
+
+  it('linear forward on sparse input (the sparse-input product): ±0, NaN, a non-finite weight row, a partial output block', () => {
+    setNumThreads(1);
+    const r = rng(13);
+    for (const [B, I, O] of [
+      [64, 9216, 128],
+      [5, 5000, 13],
+      [3, 4096, 7],
+    ] as const) {
+      // 15 % non-zeros, as fc1's input after ReLU and max-pool
+      const x = randomArray(Float32Array, B * I, r).map((v, i) => (i % 7 === 0 ? v : 0));
+      x[1] = -0;
+      x[7 * 11] = NaN;
+      const w = randomArray(Float32Array, O * I, r);
+      w[2 * I + 5] = Infinity; // output 2's row: summed densely
+      const b = randomArray(Float32Array, O, r);
+      expect(linearForwardSparse(new Float32Array(B * O), x, w, b, B, I, O)).toBe(true);
+      for (const bias of [b, null]) {
+        const [on, off] = onOff(() => {
+          const y = new Float32Array(B * O);
+          linearForwardSparse(y, x, w, bias, B, I, O);
+          return y;
+        });
+        expect(firstDiff(on, off), `${B}×${I}→${O}`).toBe(-1);
+        // row 1 meets the Inf weight: NaN (0·Inf in the dense sum) or ±Inf
+        expect(Number.isFinite(on[O + 2]!)).toBe(false);
+        expect(Number.isFinite(on[O + 3]!)).toBe(true);
+      }
+    }
   });
 
   // Winograd F(4×4) forward / backward-input / backward-weight and the F(6×6) inference forward

@@ -1,4 +1,5 @@
-// The GEMM micro-kernel loops in asm.js (4×3 and 3×4 register tiles).
+// The GEMM micro-kernel loops in asm.js (4×3 and 3×4 register tiles), and the sparse-input
+// product of a deep linear layer (gemm.ts's linearForwardSparse).
 //
 // asm.js is a subset of JavaScript (every value typed by a coercion: `x | 0` int, `+x` double;
 // memory one ArrayBuffer read through typed views). V8 validates a function marked 'use asm' and
@@ -50,6 +51,34 @@ export interface AsmKernels {
     c: number,
     ldc: number,
   ): void;
+  /**
+   * The non-zero columns of the `rows` rows of X = F32[x …] (rows × inF): row r's columns k
+   * (ascending) whose value is not ±0 are written to I32[idx + r·inF …], and the end of the row's
+   * list after slice s (slice ends I32[sl + s], exclusive k) to I32[ends + r·nS + s].
+   * Offsets count 4-byte elements.
+   */
+  gatherNonZeros(x: number, rows: number, inF: number, nS: number, sl: number, idx: number, ends: number): void;
+  /**
+   * Outputs o0 … o0 + 7 of the `rows` rows of y = x·Wᵀ + b from gatherNonZeros' lists, summed as
+   * gemm.ts's sparse product sums them: per slice from 0 over the row's non-zero k, slices of one
+   * k-chunk combined (I32[first + s] = 1 starts a chunk: p = a, else p = a + p), each chunk's p
+   * added to the bias in chunk order. W = F32[w …] (rows of inF), X as in gatherNonZeros, bias
+   * H[b + o], results to H[y + r·ldy + o]. Offsets of F32 / I32 count 4-byte elements, of H 8-byte.
+   */
+  sparseRows8(
+    rows: number,
+    nS: number,
+    inF: number,
+    o0: number,
+    x: number,
+    w: number,
+    idx: number,
+    ends: number,
+    first: number,
+    b: number,
+    y: number,
+    ldy: number,
+  ): void;
 }
 
 // The module's source. It is a string, compiled with `new Function`, because a TypeScript
@@ -57,6 +86,8 @@ export interface AsmKernels {
 // double literal 0.0 as 0, which asm.js reads as an int).
 const ASM_SOURCE = `'use asm';
 var H = new stdlib.Float64Array(heap);
+var F32 = new stdlib.Float32Array(heap);
+var I32 = new stdlib.Int32Array(heap);
 var imul = stdlib.Math.imul;
 
 function panels(kc, mp, np, a, aStep, b, bStep, c, ldc, acc) {
@@ -138,7 +169,76 @@ function panels34(kc, mp, np, a, aStep, b, bStep, c, ldc) {
   }
 }
 
-return { panels: panels, panels34: panels34 };`;
+function gatherNonZeros(x, rows, inF, nS, sl, idx, ends) {
+  x = x | 0; rows = rows | 0; inF = inF | 0; nS = nS | 0; sl = sl | 0; idx = idx | 0; ends = ends | 0;
+  var r = 0, s = 0, k = 0, e = 0, t = 0, xr = 0;
+  for (r = 0; (r | 0) < (rows | 0); r = (r + 1) | 0) {
+    xr = (x + imul(r, inF)) | 0;
+    t = (idx + imul(r, inF)) | 0;
+    k = 0;
+    for (s = 0; (s | 0) < (nS | 0); s = (s + 1) | 0) {
+      e = I32[(sl + s) << 2 >> 2] | 0;
+      // branch-free: the store always happens, the cursor moves only past a non-zero
+      for (; (k | 0) < (e | 0); k = (k + 1) | 0) {
+        I32[t << 2 >> 2] = k;
+        t = (t + (+F32[(xr + k) << 2 >> 2] != 0.0)) | 0;
+      }
+      I32[(ends + imul(r, nS) + s) << 2 >> 2] = (t - idx) | 0;
+    }
+  }
+}
+
+function sparseRows8(rows, nS, inF, o0, x, w, idx, ends, first, b, y, ldy) {
+  rows = rows | 0; nS = nS | 0; inF = inF | 0; o0 = o0 | 0; x = x | 0; w = w | 0; idx = idx | 0;
+  ends = ends | 0; first = first | 0; b = b | 0; y = y | 0; ldy = ldy | 0;
+  var r = 0, s = 0, t = 0, e = 0, k = 0, wr = 0, wp = 0, xr = 0, q = 0, rs = 0, last = 0;
+  var v = 0.0, a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0, a4 = 0.0, a5 = 0.0, a6 = 0.0, a7 = 0.0;
+  var p0 = 0.0, p1 = 0.0, p2 = 0.0, p3 = 0.0, p4 = 0.0, p5 = 0.0, p6 = 0.0, p7 = 0.0;
+  var y0 = 0.0, y1 = 0.0, y2 = 0.0, y3 = 0.0, y4 = 0.0, y5 = 0.0, y6 = 0.0, y7 = 0.0;
+  rs = inF << 2;
+  wr = (w + imul(o0, inF)) | 0;
+  for (r = 0; (r | 0) < (rows | 0); r = (r + 1) | 0) {
+    q = (b + o0) << 3;
+    y0 = +H[q >> 3]; y1 = +H[(q + 8) >> 3]; y2 = +H[(q + 16) >> 3]; y3 = +H[(q + 24) >> 3];
+    y4 = +H[(q + 32) >> 3]; y5 = +H[(q + 40) >> 3]; y6 = +H[(q + 48) >> 3]; y7 = +H[(q + 56) >> 3];
+    xr = (x + imul(r, inF)) | 0;
+    t = (idx + imul(r, inF)) | 0;
+    for (s = 0; (s | 0) < (nS | 0); s = (s + 1) | 0) {
+      e = (idx + (I32[(ends + imul(r, nS) + s) << 2 >> 2] | 0)) | 0;
+      a0 = 0.0; a1 = 0.0; a2 = 0.0; a3 = 0.0; a4 = 0.0; a5 = 0.0; a6 = 0.0; a7 = 0.0;
+      for (; (t | 0) < (e | 0); t = (t + 1) | 0) {
+        k = I32[t << 2 >> 2] | 0;
+        v = +F32[(xr + k) << 2 >> 2];
+        wp = (wr + k) << 2;
+        a0 = a0 + v * +F32[wp >> 2]; wp = (wp + rs) | 0;
+        a1 = a1 + v * +F32[wp >> 2]; wp = (wp + rs) | 0;
+        a2 = a2 + v * +F32[wp >> 2]; wp = (wp + rs) | 0;
+        a3 = a3 + v * +F32[wp >> 2]; wp = (wp + rs) | 0;
+        a4 = a4 + v * +F32[wp >> 2]; wp = (wp + rs) | 0;
+        a5 = a5 + v * +F32[wp >> 2]; wp = (wp + rs) | 0;
+        a6 = a6 + v * +F32[wp >> 2]; wp = (wp + rs) | 0;
+        a7 = a7 + v * +F32[wp >> 2];
+      }
+      if (I32[(first + s) << 2 >> 2] | 0) {
+        p0 = a0; p1 = a1; p2 = a2; p3 = a3; p4 = a4; p5 = a5; p6 = a6; p7 = a7;
+      } else {
+        p0 = a0 + p0; p1 = a1 + p1; p2 = a2 + p2; p3 = a3 + p3;
+        p4 = a4 + p4; p5 = a5 + p5; p6 = a6 + p6; p7 = a7 + p7;
+      }
+      last = 1;
+      if (((s + 1) | 0) < (nS | 0)) last = I32[(first + s + 1) << 2 >> 2] | 0;
+      if (last) {
+        y0 = y0 + p0; y1 = y1 + p1; y2 = y2 + p2; y3 = y3 + p3;
+        y4 = y4 + p4; y5 = y5 + p5; y6 = y6 + p6; y7 = y7 + p7;
+      }
+    }
+    q = (y + imul(r, ldy) + o0) << 3;
+    H[q >> 3] = y0; H[(q + 8) >> 3] = y1; H[(q + 16) >> 3] = y2; H[(q + 24) >> 3] = y3;
+    H[(q + 32) >> 3] = y4; H[(q + 40) >> 3] = y5; H[(q + 48) >> 3] = y6; H[(q + 56) >> 3] = y7;
+  }
+}
+
+return { panels: panels, panels34: panels34, gatherNonZeros: gatherNonZeros, sparseRows8: sparseRows8 };`;
 
 type AsmModule = (stdlib: typeof globalThis, foreign: null, heap: ArrayBuffer) => AsmKernels;
 
@@ -165,12 +265,20 @@ export function asmHeapBytes(bytes: number): number {
 /** A heap of at least `doubles` float64 elements, its view, and a module instance linked to it. */
 export interface AsmHeap {
   f64: Float64Array;
+  /** The same heap as float32 and int32 elements. */
+  f32: Float32Array;
+  i32: Int32Array;
   k: AsmKernels;
 }
 
 export function asmHeap(doubles: number): AsmHeap {
   const buffer = new ArrayBuffer(asmHeapBytes(doubles * 8));
-  return { f64: new Float64Array(buffer), k: asmModule(globalThis, null, buffer) };
+  return {
+    f64: new Float64Array(buffer),
+    f32: new Float32Array(buffer),
+    i32: new Int32Array(buffer),
+    k: asmModule(globalThis, null, buffer),
+  };
 }
 
 /**

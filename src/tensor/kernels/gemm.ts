@@ -20,7 +20,7 @@
 
 import type { FloatArray } from './types.ts';
 import { densityEstimate } from './sparsity.ts';
-import { asmHeap, asmOn, type AsmHeap } from './asm.ts';
+import { AsmScratch, asmHeap, asmOn, type AsmHeap } from './asm.ts';
 import {
   finishOutput,
   parallelFor,
@@ -581,6 +581,10 @@ function sparseTask(a: TaskArgs, j: number): void {
   ];
   const r0 = j * per;
   const r1 = Math.min(batch, r0 + per);
+  if (asmOn && x instanceof Float32Array && w instanceof Float32Array) {
+    sparseRowsAsm(y, x, w, b, sliceEnds, first, bad, r0, r1, inF, outF);
+    return;
+  }
   gatherNonZeros(idx, ends, x, r0, r1, inF, sliceEnds);
   for (let o0 = 0; o0 < outF; o0 += SPARSE_OB) {
     const ob = Math.min(SPARSE_OB, outF - o0);
@@ -595,6 +599,67 @@ function sparseTask(a: TaskArgs, j: number): void {
   }
 }
 registerTask('linear.sparse', sparseTask);
+
+const sparseHeap = new AsmScratch();
+const ceilTo = (v: number, m: number): number => Math.ceil(v / m) * m;
+
+// sparseTask in asm.js (float32 x and w): rows r0 … r1 − 1 of x, all of w (rows padded with zeros
+// to a multiple of 8), the bias, the slices and the gathered lists in this thread's heap; each
+// block of 8 outputs through `sparseRows8`, a block with a non-finite row of w through denseRow.
+// Same sums in the same order as gatherNonZeros + sparseBlock.
+function sparseRowsAsm(
+  y: FloatArray,
+  x: Float32Array,
+  w: Float32Array,
+  b: FloatArray | null,
+  sliceEnds: Int32Array,
+  first: Uint8Array,
+  bad: Uint8Array,
+  r0: number,
+  r1: number,
+  inF: number,
+  outF: number,
+): void {
+  const rows = r1 - r0;
+  if (rows <= 0) return;
+  const nS = sliceEnds.length;
+  const outP = ceilTo(outF, 8);
+  // 4-byte offsets: W | X | idx | ends | slice ends | first, then 8-byte: bias | y
+  const wOff = 0;
+  const xOff = wOff + outP * inF;
+  const idxOff = xOff + rows * inF;
+  const endsOff = idxOff + rows * inF;
+  const slOff = endsOff + rows * nS;
+  const firstOff = slOff + nS;
+  const bOff = Math.ceil((firstOff + nS) / 2);
+  const yOff = bOff + outP;
+  const hp = sparseHeap.get(yOff + rows * outP);
+  const { f32, i32, f64 } = hp;
+  f32.set(w.subarray(0, outF * inF), wOff);
+  f32.fill(0, wOff + outF * inF, xOff);
+  f32.set(x.subarray(r0 * inF, r1 * inF), xOff);
+  i32.set(sliceEnds, slOff);
+  for (let s = 0; s < nS; s++) i32[firstOff + s] = first[s]!;
+  for (let o = 0; o < outP; o++) f64[bOff + o] = b === null || o >= outF ? 0 : b[o]!;
+  hp.k.gatherNonZeros(xOff, rows, inF, nS, slOff, idxOff, endsOff);
+  for (let o0 = 0; o0 < outF; o0 += 8) {
+    const ob = Math.min(8, outF - o0);
+    let finite = true;
+    for (let o = o0; o < o0 + ob; o++) finite &&= bad[o] === 0;
+    if (!finite) {
+      for (let o = o0; o < o0 + ob; o++)
+        denseRow(y, x, w, b, sliceEnds, first, r0, r1, inF, outF, o);
+      continue;
+    }
+    // prettier-ignore
+    hp.k.sparseRows8(rows, nS, inF, o0, xOff, wOff, idxOff, endsOff, firstOff, bOff, yOff, outP);
+    for (let r = 0; r < rows; r++) {
+      const src = yOff + r * outP + o0;
+      const dst = (r0 + r) * outF + o0;
+      for (let i = 0; i < ob; i++) y[dst + i] = f64[src + i]!;
+    }
+  }
+}
 
 /** bad[o] = 1 where row o (o0 ≤ o < o1) of w [outF, inF] holds an Inf or NaN. */
 function nonFiniteRows(bad: Uint8Array, w: FloatArray, o0: number, o1: number, inF: number): void {
