@@ -19,7 +19,10 @@ import {
   conv2dBackwardWeight,
   conv2dForward,
   conv2dForwardAlgorithm,
+  conv2dParams,
+  conv2dReluPoolForward,
 } from '../../src/tensor/kernels/conv2d.ts';
+import { maxPool2dParams } from '../../src/tensor/kernels/pool.ts';
 import { getNumThreads, setNumThreads } from '../../src/tensor/kernels/parallel.ts';
 import type { FloatArray } from '../../src/tensor/kernels/types.ts';
 import { convInputs, convLabel, dtypes, type ConvShape } from '../helpers/kernels.ts';
@@ -220,6 +223,42 @@ describe('asm.js kernels give the JavaScript kernels’ bits', () => {
         // row 1 meets the Inf weight: NaN (0·Inf in the dense sum) or ±Inf
         expect(Number.isFinite(on[O + 2]!)).toBe(false);
         expect(Number.isFinite(on[O + 3]!)).toBe(true);
+      }
+    }
+  });
+
+  it('conv1: the direct 1-channel 3×3 forward, plain and with ReLU (and max-pool) fused; NaN, ±Inf, zeros', () => {
+    setNumThreads(1);
+    const r = rng(14);
+    const p = conv2dParams([3, 1, 28, 28], [32, 1, 3, 3]);
+    expect(conv2dForwardAlgorithm(p)).toBe('direct');
+    const x = randomArray(Float32Array, 3 * 28 * 28, r);
+    x.fill(0, 100, 200); // zero sums: +0 (and +0 after ReLU)
+    x[300] = NaN;
+    x[500] = Infinity;
+    x[900] = -Infinity;
+    const w = randomArray(Float32Array, 32 * 9, r);
+    const pool = maxPool2dParams([3, 32, 26, 26], 2, 2, 0, 1, false);
+    for (const b of [randomArray(Float32Array, 32, r), null]) {
+      const [y1, y2] = onOff(() => {
+        const y = new Float32Array(3 * 32 * 26 * 26);
+        conv2dForward(y, x, w, b, p);
+        return y;
+      });
+      expect(firstDiff(y1, y2)).toBe(-1);
+      for (const pl of [null, pool]) {
+        const [f1, f2] = onOff(() => {
+          const y = new Float32Array(pl === null ? y1.length : y1.length / 4);
+          conv2dReluPoolForward(y, x, w, b, p, pl);
+          return y;
+        });
+        expect(firstDiff(f1, f2)).toBe(-1);
+        if (pl === null) {
+          // the fused ReLU is relu(conv): NaN kept, negatives and −0 to +0
+          const want = Float32Array.from(y1, (v) => (v > 0 || Number.isNaN(v) ? v : 0));
+          expect(firstDiff(f1, want)).toBe(-1);
+          expect(f1.some((v) => Number.isNaN(v))).toBe(true);
+        }
       }
     }
   });

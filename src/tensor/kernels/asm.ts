@@ -79,6 +79,14 @@ export interface AsmKernels {
     y: number,
     ldy: number,
   ): void;
+  /**
+   * The 3×3 / stride-1 / unpadded convolution of one single-channel image F32[x …] (h × w) with
+   * cOut kernels H[k + 9o …] (+ bias H[b + o]) into F32[y …] ([cOut, h − 2, w − 2]), each output
+   * the float64 sum 0 + Σ tap·value in row-major tap order, then + bias, stored as float32;
+   * `relu` = 1 stores max(·, 0) instead (NaN kept, −0 → +0), as reluForward does after it.
+   * Offsets of F32 count 4-byte elements, of H 8-byte.
+   */
+  direct3x3(x: number, h: number, w: number, k: number, b: number, cOut: number, y: number, relu: number): void;
 }
 
 // The module's source. It is a string, compiled with `new Function`, because a TypeScript
@@ -238,7 +246,48 @@ function sparseRows8(rows, nS, inF, o0, x, w, idx, ends, first, b, y, ldy) {
   }
 }
 
-return { panels: panels, panels34: panels34, gatherNonZeros: gatherNonZeros, sparseRows8: sparseRows8 };`;
+function direct3x3(x, h, w, k, b, cOut, y, relu) {
+  x = x | 0; h = h | 0; w = w | 0; k = k | 0; b = b | 0; cOut = cOut | 0; y = y | 0; relu = relu | 0;
+  var o = 0, r = 0, c = 0, i0 = 0, outH = 0, outW = 0, q = 0, yo = 0, row = 0;
+  var w0 = 0.0, w1 = 0.0, w2 = 0.0, w3 = 0.0, w4 = 0.0, w5 = 0.0, w6 = 0.0, w7 = 0.0, w8 = 0.0;
+  var bias = 0.0, a0 = 0.0, a1 = 0.0, a2 = 0.0, b0 = 0.0, b1 = 0.0, b2 = 0.0;
+  var c0 = 0.0, c1 = 0.0, c2 = 0.0, s = 0.0;
+  outH = (h - 2) | 0; outW = (w - 2) | 0; row = w << 2;
+  yo = y << 2;
+  for (o = 0; (o | 0) < (cOut | 0); o = (o + 1) | 0) {
+    q = (k + imul(o, 9)) << 3;
+    w0 = +H[q >> 3]; w1 = +H[(q + 8) >> 3]; w2 = +H[(q + 16) >> 3];
+    w3 = +H[(q + 24) >> 3]; w4 = +H[(q + 32) >> 3]; w5 = +H[(q + 40) >> 3];
+    w6 = +H[(q + 48) >> 3]; w7 = +H[(q + 56) >> 3]; w8 = +H[(q + 64) >> 3];
+    bias = +H[(b + o) << 3 >> 3];
+    for (r = 0; (r | 0) < (outH | 0); r = (r + 1) | 0) {
+      i0 = (x + imul(r, w)) << 2;
+      a0 = +F32[i0 >> 2]; a1 = +F32[(i0 + 4) >> 2];
+      b0 = +F32[(i0 + row) >> 2]; b1 = +F32[(i0 + row + 4) >> 2];
+      c0 = +F32[(i0 + (row << 1)) >> 2]; c1 = +F32[(i0 + (row << 1) + 4) >> 2];
+      i0 = (i0 + 8) | 0;
+      for (c = 0; (c | 0) < (outW | 0); c = (c + 1) | 0) {
+        a2 = +F32[i0 >> 2]; b2 = +F32[(i0 + row) >> 2]; c2 = +F32[(i0 + (row << 1)) >> 2];
+        s = 0.0 + w0 * a0 + w1 * a1 + w2 * a2 + w3 * b0 + w4 * b1 + w5 * b2 + w6 * c0 + w7 * c1 + w8 * c2;
+        s = s + bias;
+        // ReLU on the double: it is > 0 exactly when its float32 rounding is > 0 or +0
+        if (relu) if (!(s > 0.0)) if (s == s) s = 0.0;
+        F32[yo >> 2] = s;
+        yo = (yo + 4) | 0;
+        i0 = (i0 + 4) | 0;
+        a0 = a1; a1 = a2; b0 = b1; b1 = b2; c0 = c1; c1 = c2;
+      }
+    }
+  }
+}
+
+return {
+  panels: panels,
+  panels34: panels34,
+  gatherNonZeros: gatherNonZeros,
+  sparseRows8: sparseRows8,
+  direct3x3: direct3x3
+};`;
 
 type AsmModule = (stdlib: typeof globalThis, foreign: null, heap: ArrayBuffer) => AsmKernels;
 

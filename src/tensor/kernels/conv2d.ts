@@ -25,6 +25,7 @@ import { allFinite, densityEstimate } from './sparsity.ts';
 import { gemmStrided } from './gemm.ts';
 import type { FloatArray } from './types.ts';
 import { reluRange } from './elementwise.ts';
+import { AsmScratch, asmOn } from './asm.ts';
 import { isK2S2, maxPool2dForwardPlanes, reluMaxPool2dK2S2, type MaxPool2dParams } from './pool.ts';
 import {
   finishOutput,
@@ -514,7 +515,10 @@ function direct3x3Shape(p: Conv2dParams): boolean {
   return plain3x3(p) && p.cIn === 1 && p.padH === 0 && p.padW === 0;
 }
 
-// image i of y [n, cOut, outH, outW] from x [n, 1, h, w], w [cOut, 1, 3, 3]
+const directHeap = new AsmScratch();
+
+// image i of y [n, cOut, outH, outW] from x [n, 1, h, w], w [cOut, 1, 3, 3]; with `relu`,
+// relu(·) as reluRange gives it (the asm.js loop applies it at the store, the JavaScript one after)
 function directImage(
   y: FloatArray,
   x: FloatArray,
@@ -523,10 +527,27 @@ function directImage(
   p: Conv2dParams,
   i: number,
   yImg: number,
+  relu = false,
 ): void {
   const { cOut, h, outH, outW } = p;
   const W = p.w;
   const xo = i * h * W;
+  if (asmOn && x instanceof Float32Array && y instanceof Float32Array) {
+    // heap: kernels and biases (float64), then the image and the output (float32). A null bias
+    // adds +0, which changes no sum: they start at +0, so none is −0
+    const hw = h * W;
+    const size = cOut * outH * outW;
+    const bOff = cOut * 9;
+    const xOff = 2 * (bOff + cOut);
+    const yOff = xOff + hw;
+    const hp = directHeap.get(bOff + cOut + Math.ceil((hw + size) / 2));
+    for (let k = 0; k < bOff; k++) hp.f64[k] = w[k]!;
+    for (let o = 0; o < cOut; o++) hp.f64[bOff + o] = b === null ? 0 : b[o]!;
+    hp.f32.set(x.subarray(xo, xo + hw), xOff);
+    hp.k.direct3x3(xOff, h, W, 0, bOff, cOut, yOff, relu ? 1 : 0);
+    y.set(hp.f32.subarray(yOff, yOff + size), yImg);
+    return;
+  }
   for (let o = 0; o < cOut; o++) {
     const q = o * 9;
     // prettier-ignore
@@ -557,6 +578,7 @@ function directImage(
       }
     }
   }
+  if (relu) reluRange(y, y, yImg, yImg + cOut * outH * outW);
 }
 
 registerTask('conv2d.direct', (a, i) => {
@@ -827,6 +849,10 @@ function fusedImage(
   }
   const dst = pool === null ? y : fusedScratch(y, size);
   const off = pool === null ? i * size : 0;
+  if (algo === 'direct' && pool === null) {
+    directImage(dst, x, w, b, p, i, off, true);
+    return;
+  }
   if (algo === 'direct') directImage(dst, x, w, b, p, i, off);
   else if (algo === 'winograd') winogradForwardImage(dst, x, u!, b, wp!, i, off);
   else if (algo === 'winograd6') winograd6ForwardImage(dst, x, u!, b, wp!, i, off, null);
