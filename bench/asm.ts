@@ -11,6 +11,7 @@ import {
   conv2dBackwardWeight,
   conv2dForward,
   conv2dParams,
+  conv2dReluPoolForward,
   setConvWinograd6,
 } from '../src/tensor/kernels/conv2d.ts';
 import { linearBackward, linearForward } from '../src/tensor/kernels/gemm.ts';
@@ -62,6 +63,13 @@ export async function benchAsm(): Promise<AsmBenchRow[]> {
   const fgx = new Float32Array(fx.length);
   const fgw = new Float32Array(fw.length);
   const fgb = new Float32Array(128);
+  // fc1's input after ReLU, max-pool and dropout is mostly zeros (the sparse-input product)
+  const sx = fx.map((v, i) => (i % 7 === 0 ? v : 0));
+  const p1 = conv2dParams([BATCH, 1, 28, 28], [32, 1, 3, 3], {});
+  const x1 = rand(BATCH * 28 * 28, 9);
+  const w1 = rand(32 * 9, 10);
+  const b1 = rand(32, 11);
+  const y1 = new Float32Array(BATCH * 32 * 26 * 26);
   const conv = (2 * BATCH * 64 * 24 * 24 * 32 * 9) / 1e6;
   const fc = (2 * BATCH * 9216 * 128) / 1e6;
   const inference4 = () => {
@@ -76,6 +84,21 @@ export async function benchAsm(): Promise<AsmBenchRow[]> {
     ['conv2 bwd-input', conv, () => conv2dBackwardInput(gx, gy, w, p)],
     ['conv2 bwd-weight', conv, () => conv2dBackwardWeight(gw, gy, x, p)],
     ['fc1 fwd, dense input', fc, () => linearForward(fy, fx, fw, fb, BATCH, 9216, 128)],
+    [
+      'fc1 fwd, sparse input (1 in 7 non-zero; multiply-adds done)',
+      fc / 7,
+      () => linearForward(fy, sx, fw, fb, BATCH, 9216, 128),
+    ],
+    [
+      'conv1 fwd (direct 3×3, 1 channel)',
+      (2 * BATCH * 32 * 26 * 26 * 9) / 1e6,
+      () => conv2dForward(y1, x1, w1, b1, p1),
+    ],
+    [
+      'conv1 fwd + ReLU (inference plan, fused)',
+      (2 * BATCH * 32 * 26 * 26 * 9) / 1e6,
+      () => conv2dReluPoolForward(y1, x1, w1, b1, p1, null),
+    ],
     [
       'fc1 bwd (gx+gw+gb), dense input',
       2 * fc,

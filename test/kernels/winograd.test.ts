@@ -9,6 +9,7 @@ import {
   conv2dForwardNaive,
 } from '../../src/tensor/kernels/conv2d.ts';
 import { winograd6Cheaper, winograd6ForwardImage } from '../../src/tensor/kernels/winograd6.ts';
+import { setZeroTileSkip } from '../../src/tensor/kernels/winograd.ts';
 import {
   linearBackward,
   linearBackwardNaive,
@@ -120,6 +121,55 @@ describe('Winograd F(6×6,3×3) inference forward vs naive', () => {
         conv2dForward(y4, x, w, b, p, false);
         expect(ys[0]).toBeAllClose(y4, vsNaive(C === Float64Array ? 1e-12 : 2.4e-7, 1e-12));
       });
+    });
+  }
+});
+
+describe('Winograd F(4×4): tiles of zeros skip the transform, same bits', () => {
+  const before = getNumThreads();
+  afterAll(() => {
+    setZeroTileSkip(true);
+    setNumThreads(before);
+  });
+  for (const [dt, C] of dtypes) {
+    it(`${dt}: conv2-like gradients with dropped channels, ±0 and zero blocks`, () => {
+      setNumThreads(1);
+      const s: ConvShape = { x: [3, 16, 14, 14], w: [16, 16, 3, 3], o: {} };
+      const { p, x, w, gy } = convInputs(C, s, 990);
+      const P = p.outH * p.outW;
+      // as conv2's gradient in training: whole channels dropped (−0 where dropout multiplied a
+      // negative gradient by 0), most other entries zero, some tiles all zero
+      // negative gradient by 0), the rest mostly zeros: many tiles with a single non-zero, in
+      // every position of the tile
+      const r = rng(991);
+      gy.forEach((v, i) => {
+        const ch = Math.floor(i / P) % p.cOut;
+        gy[i] = ch % 4 === 0 ? v * -0 : r() < 1 / 40 ? v : r() < 0.5 ? -0 : 0;
+      });
+      // the input: zero planes and single non-zeros too (forward and backward-weight tiles)
+      x.forEach((v, i) => {
+        x[i] = i < 4 * 14 * 14 ? (r() < 1 / 30 ? v : -0) : v;
+      });
+      const y = new C(p.n * p.cOut * P);
+      const run = (on: boolean) => {
+        setZeroTileSkip(on);
+        const gx = new C(x.length);
+        const gw = new C(w.length);
+        conv2dForward(y, x, w, null, p);
+        conv2dBackwardInput(gx, gy, w, p);
+        conv2dBackwardWeight(gw, gy, x, p);
+        return [y.slice(), gx, gw] as const;
+      };
+      const on = run(true);
+      const off = run(false);
+      for (let k = 0; k < 3; k++) {
+        const a = on[k]!;
+        const b = off[k]!;
+        expect(a.length).toBe(b.length);
+        for (let i = 0; i < a.length; i++) {
+          if (!Object.is(a[i], b[i])) expect.fail(`output ${k} element ${i}: ${a[i]} vs ${b[i]}`);
+        }
+      }
     });
   }
 });

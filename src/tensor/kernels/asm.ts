@@ -57,7 +57,15 @@ export interface AsmKernels {
    * list after slice s (slice ends I32[sl + s], exclusive k) to I32[ends + r·nS + s].
    * Offsets count 4-byte elements.
    */
-  gatherNonZeros(x: number, rows: number, inF: number, nS: number, sl: number, idx: number, ends: number): void;
+  gatherNonZeros(
+    x: number,
+    rows: number,
+    inF: number,
+    nS: number,
+    sl: number,
+    idx: number,
+    ends: number,
+  ): void;
   /**
    * Outputs o0 … o0 + 7 of the `rows` rows of y = x·Wᵀ + b from gatherNonZeros' lists, summed as
    * gemm.ts's sparse product sums them: per slice from 0 over the row's non-zero k, slices of one
@@ -86,7 +94,16 @@ export interface AsmKernels {
    * `relu` = 1 stores max(·, 0) instead (NaN kept, −0 → +0), as reluForward does after it.
    * Offsets of F32 count 4-byte elements, of H 8-byte.
    */
-  direct3x3(x: number, h: number, w: number, k: number, b: number, cOut: number, y: number, relu: number): void;
+  direct3x3(
+    x: number,
+    h: number,
+    w: number,
+    k: number,
+    b: number,
+    cOut: number,
+    y: number,
+    relu: number,
+  ): void;
 }
 
 // The module's source. It is a string, compiled with `new Function`, because a TypeScript
