@@ -205,13 +205,20 @@ function inputTile6(
       return;
     }
   } else {
+    let nz = false;
     for (let i = 0; i < 6; i++) {
       const r = r0 + i;
       const inRow = r >= 0 && r < h;
       for (let j = 0; j < 6; j++) {
         const cc = c0 + j;
-        d[6 * i + j] = inRow && cc >= 0 && cc < w ? x[xo + r * w + cc]! : 0;
+        const v = inRow && cc >= 0 && cc < w ? x[xo + r * w + cc]! : 0;
+        d[6 * i + j] = v;
+        nz ||= v !== 0;
       }
+    }
+    if (!nz && skipZeroTiles) {
+      zeroTile(dst, off, step);
+      return;
     }
   }
   const t = tile6b;
