@@ -13,6 +13,7 @@ import {
   linearBackward,
   linearForward,
   linearForwardSparse,
+  linearGradWeightSparse,
 } from '../../src/tensor/kernels/gemm.ts';
 import {
   conv2dBackwardInput,
@@ -197,7 +198,7 @@ describe('asm.js kernels give the JavaScript kernels’ bits', () => {
     expect(firstDiff(g1, g2)).toBe(-1);
   });
 
-  it('linear forward on sparse input (the sparse-input product): ±0, NaN, a non-finite weight row, a partial output block', () => {
+  it('linear forward and weight gradient on sparse input: ±0, NaN, non-finite weights and gradients, a partial output block', () => {
     setNumThreads(1);
     const r = rng(13);
     for (const [B, I, O] of [
@@ -224,6 +225,18 @@ describe('asm.js kernels give the JavaScript kernels’ bits', () => {
         expect(Number.isFinite(on[O + 2]!)).toBe(false);
         expect(Number.isFinite(on[O + 3]!)).toBe(true);
       }
+      // the weight gradient from the same sparse input (gy with an Inf in column 3: summed densely)
+      const gy = randomArray(Float32Array, B * O, r);
+      gy[O + 3] = Infinity;
+      expect(linearGradWeightSparse(new Float32Array(O * I), gy, x, B, I, O)).toBe(true);
+      const [g1, g2] = onOff(() => {
+        const g = new Float32Array(B * I + O * I + O);
+        // prettier-ignore
+        linearBackward(g.subarray(0, B * I), g.subarray(B * I, B * I + O * I), g.subarray(B * I + O * I),
+          gy, x, w, B, I, O);
+        return g;
+      });
+      expect(firstDiff(g1, g2), `backward ${B}×${I}→${O}`).toBe(-1);
     }
   });
 

@@ -88,6 +88,28 @@ export interface AsmKernels {
     ldy: number,
   ): void;
   /**
+   * For each of the nk columns k of X = F32[x …] (batch × nk): its rows r (ascending) where the
+   * value is not ±0, written to I32[rows + k·batch …], and their count to I32[cnt + k]
+   * (the sparse weight gradient's gather). Offsets count 4-byte elements.
+   */
+  gatherColumns(x: number, batch: number, nk: number, rows: number, cnt: number): void;
+  /**
+   * Outputs o0 … o0 + 7 of gw[o, k] = Σ_r gy[r, o]·x[r, k] over the gathered rows of each column
+   * (r ascending, from +0): GY = H[gy + r·ldg + o], X as in gatherColumns, results stored as
+   * float32 to F32[gw + o·nk + k]. Offsets of F32 / I32 count 4-byte elements, of H 8-byte.
+   */
+  gradColumns8(
+    nk: number,
+    batch: number,
+    o0: number,
+    x: number,
+    gy: number,
+    ldg: number,
+    rows: number,
+    cnt: number,
+    gw: number,
+  ): void;
+  /**
    * The 3×3 / stride-1 / unpadded convolution of one single-channel image F32[x …] (h × w) with
    * cOut kernels H[k + 9o …] (+ bias H[b + o]) into F32[y …] ([cOut, h − 2, w − 2]), each output
    * the float64 sum 0 + Σ tap·value in row-major tap order, then + bias, stored as float32;
@@ -298,7 +320,51 @@ function direct3x3(x, h, w, k, b, cOut, y, relu) {
   }
 }
 
+function gatherColumns(x, batch, nk, rows, cnt) {
+  x = x | 0; batch = batch | 0; nk = nk | 0; rows = rows | 0; cnt = cnt | 0;
+  var r = 0, k = 0, c = 0, xr = 0;
+  for (k = 0; (k | 0) < (nk | 0); k = (k + 1) | 0) I32[(cnt + k) << 2 >> 2] = 0;
+  for (r = 0; (r | 0) < (batch | 0); r = (r + 1) | 0) {
+    xr = (x + imul(r, nk)) | 0;
+    for (k = 0; (k | 0) < (nk | 0); k = (k + 1) | 0) {
+      // branch-free: the store always happens, the count moves only past a non-zero
+      c = I32[(cnt + k) << 2 >> 2] | 0;
+      I32[(rows + imul(k, batch) + c) << 2 >> 2] = r;
+      I32[(cnt + k) << 2 >> 2] = (c + (+F32[(xr + k) << 2 >> 2] != 0.0)) | 0;
+    }
+  }
+}
+
+function gradColumns8(nk, batch, o0, x, gy, ldg, rows, cnt, gw) {
+  nk = nk | 0; batch = batch | 0; o0 = o0 | 0; x = x | 0; gy = gy | 0; ldg = ldg | 0;
+  rows = rows | 0; cnt = cnt | 0; gw = gw | 0;
+  var k = 0, t = 0, e = 0, r = 0, q = 0, d = 0, row = 0;
+  var v = 0.0, a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0, a4 = 0.0, a5 = 0.0, a6 = 0.0, a7 = 0.0;
+  row = nk << 2;
+  for (k = 0; (k | 0) < (nk | 0); k = (k + 1) | 0) {
+    a0 = 0.0; a1 = 0.0; a2 = 0.0; a3 = 0.0; a4 = 0.0; a5 = 0.0; a6 = 0.0; a7 = 0.0;
+    t = (rows + imul(k, batch)) | 0;
+    e = (t + (I32[(cnt + k) << 2 >> 2] | 0)) | 0;
+    for (; (t | 0) < (e | 0); t = (t + 1) | 0) {
+      r = I32[t << 2 >> 2] | 0;
+      v = +F32[(x + imul(r, nk) + k) << 2 >> 2];
+      q = (gy + imul(r, ldg) + o0) << 3;
+      a0 = a0 + +H[q >> 3] * v; a1 = a1 + +H[(q + 8) >> 3] * v;
+      a2 = a2 + +H[(q + 16) >> 3] * v; a3 = a3 + +H[(q + 24) >> 3] * v;
+      a4 = a4 + +H[(q + 32) >> 3] * v; a5 = a5 + +H[(q + 40) >> 3] * v;
+      a6 = a6 + +H[(q + 48) >> 3] * v; a7 = a7 + +H[(q + 56) >> 3] * v;
+    }
+    d = (gw + imul(o0, nk) + k) << 2;
+    F32[d >> 2] = a0; d = (d + row) | 0; F32[d >> 2] = a1; d = (d + row) | 0;
+    F32[d >> 2] = a2; d = (d + row) | 0; F32[d >> 2] = a3; d = (d + row) | 0;
+    F32[d >> 2] = a4; d = (d + row) | 0; F32[d >> 2] = a5; d = (d + row) | 0;
+    F32[d >> 2] = a6; d = (d + row) | 0; F32[d >> 2] = a7;
+  }
+}
+
 return {
+  gatherColumns: gatherColumns,
+  gradColumns8: gradColumns8,
   panels: panels,
   panels34: panels34,
   gatherNonZeros: gatherNonZeros,

@@ -808,6 +808,10 @@ function sparseGradWeightTask(a: TaskArgs, j: number): void {
   ];
   const k0 = j * per;
   const k1 = Math.min(inF, k0 + per);
+  if (asmOn && gw instanceof Float32Array && x instanceof Float32Array) {
+    sparseGradWeightAsm(gw, gy, x, bad, batch, inF, outF, k0, k1);
+    return;
+  }
   const cnt = gradCounts.length >= inF ? gradCounts : (gradCounts = new Int32Array(inF));
   cnt.fill(0, k0, k1);
   for (let r = 0; r < batch; r++) {
@@ -857,6 +861,58 @@ function sparseGradWeightTask(a: TaskArgs, j: number): void {
   }
 }
 let gradCounts = new Int32Array(0);
+
+// sparseGradWeightTask in asm.js (float32 x and gw) for columns k0 … k1 − 1: those columns of x,
+// gy as float64 (outputs padded with zeros to a multiple of 8) and the gathered rows in this
+// thread's heap, gw's block written there as float32 and copied out row by row; a block with a
+// non-finite gy column summed densely as in the JavaScript task. The same sums in the same order.
+function sparseGradWeightAsm(
+  gw: Float32Array,
+  gy: FloatArray,
+  x: Float32Array,
+  bad: Uint8Array,
+  batch: number,
+  inF: number,
+  outF: number,
+  k0: number,
+  k1: number,
+): void {
+  const nk = k1 - k0;
+  if (nk <= 0) return;
+  const outP = ceilTo(outF, 8);
+  // 4-byte offsets: X | rows | counts | gw block, then 8-byte: gy
+  const xOff = 0;
+  const rowsOff = xOff + batch * nk;
+  const cntOff = rowsOff + nk * batch;
+  const gwOff = cntOff + nk;
+  const gyOff = Math.ceil((gwOff + outP * nk) / 2);
+  const hp = sparseHeap.get(gyOff + batch * outP);
+  const { f32, f64 } = hp;
+  for (let r = 0; r < batch; r++) {
+    f32.set(x.subarray(r * inF + k0, r * inF + k1), xOff + r * nk);
+    for (let o = 0; o < outP; o++) f64[gyOff + r * outP + o] = o < outF ? gy[r * outF + o]! : 0;
+  }
+  hp.k.gatherColumns(xOff, batch, nk, rowsOff, cntOff);
+  for (let o0 = 0; o0 < outF; o0 += 8) {
+    const ob = Math.min(8, outF - o0);
+    let finite = true;
+    for (let o = o0; o < o0 + ob; o++) finite &&= bad[o] === 0;
+    if (!finite) {
+      for (let o = o0; o < o0 + ob; o++) {
+        for (let k = k0; k < k1; k++) {
+          let acc = 0;
+          for (let r = 0; r < batch; r++) acc += gy[r * outF + o]! * x[r * inF + k]!;
+          gw[o * inF + k] = acc;
+        }
+      }
+      continue;
+    }
+    hp.k.gradColumns8(nk, batch, o0, xOff, gyOff, outP, rowsOff, cntOff, gwOff);
+    for (let o = o0; o < o0 + ob; o++) {
+      gw.set(f32.subarray(gwOff + o * nk, gwOff + (o + 1) * nk), o * inF + k0);
+    }
+  }
+}
 registerTask('linear.sparseGw', sparseGradWeightTask);
 
 /**
