@@ -13,6 +13,7 @@
  */
 import type { Tensor } from '../tensor/tensor.ts';
 import { Optimizer, checkHyperparam, type ParamsInput, type StateBuffer } from './optimizer.ts';
+import { adadeltaUpdate } from '../tensor/kernels/optim.ts';
 
 export interface AdadeltaOptions {
   /** Scale applied to delta (default 1.0). */
@@ -57,34 +58,10 @@ export class Adadelta extends Optimizer<AdadeltaHyperparams> {
         const sq = st.squareAvg as StateBuffer;
         const acc = st.accDelta as StateBuffer;
         this.updateParam(p, (x, g) =>
-          adadeltaKernel(x, g, sq, acc, lr, rho, eps, weightDecay, sgn),
+          adadeltaUpdate(x, g, sq, acc, x.length, { lr, rho, eps, weightDecay, sgn }),
         );
       }
     }
     return loss;
-  }
-}
-
-/** One Adadelta update of x (n) in place, reading g (n), updating squareAvg and accDelta (n). */
-function adadeltaKernel(
-  x: StateBuffer,
-  grad: StateBuffer,
-  sq: StateBuffer,
-  acc: StateBuffer,
-  lr: number,
-  rho: number,
-  eps: number,
-  weightDecay: number,
-  sgn: number,
-): void {
-  const n = x.length;
-  for (let i = 0; i < n; i++) {
-    let g = sgn * grad[i]!;
-    if (weightDecay !== 0) g = g + weightDecay * x[i]!;
-    sq[i] = sq[i]! * rho + (1 - rho) * g * g;
-    const std = Math.sqrt(sq[i]! + eps);
-    const delta = (Math.sqrt(acc[i]! + eps) / std) * g;
-    acc[i] = acc[i]! * rho + (1 - rho) * delta * delta;
-    x[i] = x[i]! + -lr * delta;
   }
 }

@@ -238,8 +238,16 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
   }
 
   /** A zero-filled state buffer with the parameter's dtype and size. */
+  /**
+   * A zero state buffer shaped like p; from 4,096 elements in shared memory, as large parameters
+   * are (nn/empty.ts), so that an update can split across the thread pool.
+   */
   protected zerosLike(p: Tensor): StateBuffer {
-    return p.dtype === 'float64' ? new Float64Array(p.numel()) : new Float32Array(p.numel());
+    const n = p.numel();
+    const f64 = p.dtype === 'float64';
+    if (n < 4096) return f64 ? new Float64Array(n) : new Float32Array(n);
+    const b = new SharedArrayBuffer(n * (f64 ? 8 : 4));
+    return f64 ? new Float64Array(b) : new Float32Array(b);
   }
 
   /**

@@ -2,6 +2,7 @@
 import { describe, it, expect } from 'vitest';
 import { tensor, manualSeed, randn, nn, type Tensor } from '../../src/index.ts';
 import { Parameter } from '../../src/nn/module.ts';
+import { getNumThreads, poolStatus, setNumThreads } from '../../src/tensor/kernels/parallel.ts';
 import {
   Optimizer,
   SGD,
@@ -495,3 +496,30 @@ function noGradCopy(dst: Tensor, src: Tensor): void {
   dst._flat().set(src._flat());
   dst._bump();
 }
+
+describe('Adadelta on the thread pool', () => {
+  it('updates a shared-memory parameter across threads with the one-thread bits', () => {
+    const before = getNumThreads();
+    try {
+      const run = (threads: number) => {
+        setNumThreads(threads);
+        manualSeed(5);
+        const layer = new nn.Linear(1000, 150); // 150,000 weights: three update chunks
+        expect(layer.weight._flat().buffer).toBeInstanceOf(SharedArrayBuffer);
+        const opt = new Adadelta(layer.parameters(), { weightDecay: 1e-3 });
+        for (let s = 0; s < 3; s++) {
+          for (const p of layer.parameters()) p.grad = randn(p.shape);
+          opt.step();
+        }
+        return Float32Array.from(layer.weight._flat() as Float32Array);
+      };
+      const one = run(1);
+      const two = run(2);
+      expect(poolStatus().broken).toBe(false);
+      expect(two).toEqual(one);
+      expect(one.some((v, i) => v !== two[i])).toBe(false);
+    } finally {
+      setNumThreads(before);
+    }
+  });
+});

@@ -9,6 +9,7 @@ import './winograd.ts';
 import './winograd6.ts';
 import './pool.ts';
 import './elementwise.ts';
+import './optim.ts';
 
 const { ctrl, errBuf, port } = workerData as {
   ctrl: Int32Array;
