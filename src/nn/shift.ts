@@ -83,6 +83,8 @@ export function psWeightComposite(
 }
 
 const HALF_BITS = 0x3f000000; // float32 0.5
+const ROUNDER = 6755399441055744; // 1.5·2^52: x + ROUNDER − ROUNDER rounds x half to even
+const TWO51 = 2 ** 51; // … for |x| below this
 const POW2_BIAS = 160;
 /** 2^k for integer k in [−160, 160] (exact; beyond float32's range either way). */
 const POW2 = Float64Array.from({ length: 2 * POW2_BIAS + 1 }, (_, i) => 2 ** (i - POW2_BIAS));
@@ -97,16 +99,29 @@ class PSWeight extends Function {
     const s = shift._flat();
     const g = sign._flat();
     const w = allocate(shift.dtype, s.length);
-    if (g instanceof Float32Array) {
-      // sign(round(g)) from the float32 bits, without a branch on the (random) signs: |g| > 0.5
-      // ⟺ magnitude bits > those of 0.5 (a tie rounds to even, 0); the sign bit gives ±1.
-      // Twice as fast as the generic loop on fc1's 1.2 M weights.
+    if (g instanceof Float32Array && w instanceof Float32Array) {
+      // W's float32 bits built directly, without a branch on the (random) signs: sign(round(g))
+      // is ±1 exactly when |g| > 0.5 (magnitude bits above those of 0.5; a tie rounds to even,
+      // 0), so W = (g's sign bit | the exponent bits of 2^k) under an all-ones mask, else +0.
+      // A shift outside float32's normal exponents (the clamp keeps shifts in [−14, 0]) or a NaN
+      // takes the arithmetic path. 2.4× faster than the arithmetic on every element, and the
+      // rounding by an add 2× faster again than `roundHalfEven` (Math.round and a tie check).
       const gb = new Int32Array(g.buffer, g.byteOffset, g.length);
+      const wb = new Int32Array(w.buffer, w.byteOffset, w.length);
       for (let i = 0; i < s.length; i++) {
-        const k = ste.roundHalfEven(s[i]!);
-        const p = k >= -POW2_BIAS && k <= POW2_BIAS ? POW2[k + POW2_BIAS]! : 2 ** k;
+        const x = s[i]!;
         const b = gb[i]!;
         const mag = b & 0x7fffffff;
+        if (x > -TWO51 && x < TWO51 && mag <= 0x7f800000) {
+          // round half to even by the add's own rounding: x + 1.5·2^52 lands on an integer
+          const r = x + ROUNDER - ROUNDER;
+          if (r >= -126 && r <= 127) {
+            wb[i] = ((HALF_BITS - mag) >> 31) & ((b & 0x80000000) | ((r + 127) << 23));
+            continue;
+          }
+        }
+        const k = ste.roundHalfEven(x);
+        const p = k >= -POW2_BIAS && k <= POW2_BIAS ? POW2[k + POW2_BIAS]! : 2 ** k;
         let sg = ((HALF_BITS - mag) >>> 31) * (1 - 2 * (b >>> 31)) + 0; // + 0: no −0
         if (mag > 0x7f800000) sg = NaN; // NaN sign stays NaN
         w[i] = p * sg;

@@ -319,14 +319,20 @@ describe('fused PS weight', () => {
   it('matches the composite STE chain in values and gradients (float32 and float64)', async () => {
     const { psWeight, psWeightComposite } = await import('../../src/nn/shift.ts');
     const { tensor: mk, Generator: Gen } = await import('../../src/index.ts');
-    for (const dtype of ['float32', 'float64'] as const) {
+    // the 5-bit range, and a wide one whose shifts leave float32's normal exponents (−126 …)
+    for (const [dtype, lo] of [
+      ['float32', -14],
+      ['float64', -14],
+      ['float32', -200],
+    ] as const) {
       const gen = new Gen(7);
       const n = 257;
       const special = 12;
+      const wide = [-126, -126.5, -127, -149, -150, -160, -199.5, -125.5, -130, -1, -0.4, -2.5];
       const shiftVals = Array.from({ length: n }, (_, i) =>
         i < special
-          ? [-2.5, -3.5, -0.5, 0, -14, -13.5, -1, -2, -3, -4, -5, -6][i]!
-          : -14 * gen.uniform64(),
+          ? (lo === -14 ? [-2.5, -3.5, -0.5, 0, -14, -13.5, -1, -2, -3, -4, -5, -6] : wide)[i]!
+          : lo * gen.uniform64(),
       );
       // ties, ±0, NaN, the neighbours of ±0.5 in float32, the smallest subnormal, ±∞
       const signVals = Array.from({ length: n }, (_, i) =>
@@ -342,7 +348,7 @@ describe('fused PS weight', () => {
         const shift = mk(shiftVals, { dtype, requiresGrad: true });
         const sign = mk(signVals, { dtype, requiresGrad: true });
         const w = fused
-          ? psWeight(shift, sign, [-14, 0], 'deterministic', gen)
+          ? psWeight(shift, sign, [lo, 0], 'deterministic', gen)
           : psWeightComposite(shift, sign, 'deterministic');
         w.mul(upstream).sum().backward();
         return { w: w.toArray(), gShift: shift.grad!.toArray(), gSign: sign.grad!.toArray() };
