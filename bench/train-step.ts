@@ -1,7 +1,8 @@
 /**
  * Training-step benchmark at batch 64 (float32), every thread count side by side in one process:
  *   - `step`: median ms of one full step (zeroGrad, forward, NLL, backward, Adadelta) per net
- *     (baseline, and the DeepShift nets Crude / PS / Q when src/models/deepshift.ts has them);
+ *     (baseline, and the DeepShift nets Crude / PS / Q when src/models/deepshift.ts has them),
+ *     and each DeepShift net's step over the baseline's as the median of alternating pairs;
  *   - `op`: the baseline's per-op breakdown, forward and backward of each layer measured on
  *     their own (fresh graph each repetition), the optimizer step and loading one MNIST batch;
  *   - `evaluate`: `evaluate` over the 10,000-image test set (batch 1000, as each epoch's test pass)
@@ -101,6 +102,41 @@ function stepMs(model: Module, x: Tensor, y: Tensor): number {
     7,
     2,
   );
+}
+
+/**
+ * Median of the per-pair ratios step(model) / step(baseline), the two stepping alternately (a
+ * baseline step, then the net's, then the other order), so that the machine's speed drift falls
+ * on both: the PS-step target is a ratio to the baseline step.
+ */
+function stepRatio(base: Module, model: Module, x: Tensor, y: Tensor, pairs = 9): number {
+  const make = (m: Module) => {
+    m.train();
+    const opt = new Adadelta(m.parameters(), { lr: 1.0 });
+    return () => {
+      const t0 = performance.now();
+      opt.zeroGrad();
+      F.nllLoss(m.forward(x) as Tensor, y).backward();
+      opt.step();
+      return performance.now() - t0;
+    };
+  };
+  manualSeed(0);
+  const a = make(base);
+  const b = make(model);
+  a();
+  b(); // warm-up
+  const ratios: number[] = [];
+  for (let i = 0; i < pairs; i++) {
+    if (i % 2 === 0) {
+      const ta = a();
+      ratios.push(b() / ta);
+    } else {
+      const tb = b();
+      ratios.push(tb / a());
+    }
+  }
+  return ratios.sort((p, q) => p - q)[pairs >> 1]!;
 }
 
 /** Median forward ms and median backward ms of `op` on fresh inputs (a new graph each rep). */
@@ -305,6 +341,17 @@ export async function benchTrainStep(): Promise<object[]> {
         const { model, weights } = withWeights(name, make);
         used[name] = weights;
         r[`step ${name}`] = +stepMs(model, x, y).toFixed(1);
+      }
+      // each DeepShift net's step over the baseline's, alternating pairs
+      for (const [name, make] of nets().slice(1)) {
+        const base = withWeights('baseline', () => new BaselineNet()).model;
+        const { model } = withWeights(name, make);
+        r[`… step ${name} / step baseline, pairs run alternately`] = +stepRatio(
+          base,
+          model,
+          x,
+          y,
+        ).toFixed(3);
       }
       manualSeed(0);
       Object.assign(
