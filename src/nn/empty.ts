@@ -1,8 +1,6 @@
 import { Tensor } from '../tensor/tensor.ts';
 import { BYTES, fromBuffer, type DType } from '../tensor/dtype.ts';
-
-/** Parameters from this many elements up live in shared memory (parallel.ts's sharedInput limit). */
-const SHARED_MIN = 4096;
+import { SHARED_MIN } from '../tensor/kernels/parallel.ts';
 
 /**
  * An uninitialised (zero-filled) tensor for parameters that are initialised right after. A large

@@ -9,6 +9,7 @@
  * (the golden tests are float64, where the two agree to ~1 ulp). State buffers (momentum, moving
  * averages) have the parameter's dtype, as in PyTorch.
  */
+import { SHARED_MIN } from '../tensor/kernels/parallel.ts';
 import { Tensor } from '../tensor/tensor.ts';
 import { enableGrad } from '../autograd/grad-mode.ts';
 
@@ -239,13 +240,13 @@ export abstract class Optimizer<H extends BaseHyperparams = BaseHyperparams> {
 
   /** A zero-filled state buffer with the parameter's dtype and size. */
   /**
-   * A zero state buffer shaped like p; from 4,096 elements in shared memory, as large parameters
-   * are (nn/empty.ts), so that an update can split across the thread pool.
+   * A zero state buffer shaped like p; from SHARED_MIN elements in shared memory, as large
+   * parameters are (nn/empty.ts), so that an update can split across the thread pool.
    */
   protected zerosLike(p: Tensor): StateBuffer {
     const n = p.numel();
     const f64 = p.dtype === 'float64';
-    if (n < 4096) return f64 ? new Float64Array(n) : new Float32Array(n);
+    if (n < SHARED_MIN) return f64 ? new Float64Array(n) : new Float32Array(n);
     const b = new SharedArrayBuffer(n * (f64 ? 8 : 4));
     return f64 ? new Float64Array(b) : new Float32Array(b);
   }

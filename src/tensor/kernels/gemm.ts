@@ -588,8 +588,7 @@ function sparseTask(a: TaskArgs, j: number): void {
   gatherNonZeros(idx, ends, x, r0, r1, inF, sliceEnds);
   for (let o0 = 0; o0 < outF; o0 += SPARSE_OB) {
     const ob = Math.min(SPARSE_OB, outF - o0);
-    let finite = true;
-    for (let o = o0; o < o0 + ob; o++) finite &&= bad[o] === 0;
+    const finite = allZero(bad, o0, o0 + ob);
     if (finite) {
       sparseBlock(y, x, w, b, idx, ends, first, r0, r1, inF, outF, o0, ob);
     } else {
@@ -599,6 +598,12 @@ function sparseTask(a: TaskArgs, j: number): void {
   }
 }
 registerTask('linear.sparse', sparseTask);
+
+/** a[i] === 0 for every i in [i0, i1) (no output of the block flagged non-finite). */
+function allZero(a: Uint8Array, i0: number, i1: number): boolean {
+  for (let i = i0; i < i1; i++) if (a[i] !== 0) return false;
+  return true;
+}
 
 const sparseHeap = new AsmScratch();
 const ceilTo = (v: number, m: number): number => Math.ceil(v / m) * m;
@@ -644,8 +649,7 @@ function sparseRowsAsm(
   hp.k.gatherNonZeros(xOff, rows, inF, nS, slOff, idxOff, endsOff);
   for (let o0 = 0; o0 < outF; o0 += 8) {
     const ob = Math.min(8, outF - o0);
-    let finite = true;
-    for (let o = o0; o < o0 + ob; o++) finite &&= bad[o] === 0;
+    const finite = allZero(bad, o0, o0 + ob);
     if (!finite) {
       for (let o = o0; o < o0 + ob; o++)
         denseRow(y, x, w, b, sliceEnds, first, r0, r1, inF, outF, o);
@@ -825,16 +829,9 @@ function sparseGradWeightTask(a: TaskArgs, j: number): void {
   }
   for (let o0 = 0; o0 < outF; o0 += 8) {
     const ob = Math.min(8, outF - o0);
-    let finite = true;
-    for (let o = o0; o < o0 + ob; o++) finite &&= bad[o] === 0;
+    const finite = allZero(bad, o0, o0 + ob);
     if (!finite) {
-      for (let o = o0; o < o0 + ob; o++) {
-        for (let k = k0; k < k1; k++) {
-          let acc = 0;
-          for (let r = 0; r < batch; r++) acc += gy[r * outF + o]! * x[r * inF + k]!;
-          gw[o * inF + k] = acc;
-        }
-      }
+      gradWeightDense(gw, gy, x, batch, inF, outF, o0, ob, k0, k1);
       continue;
     }
     const g = (i: number): number => (i < ob ? o0 + i : o0);
@@ -861,6 +858,29 @@ function sparseGradWeightTask(a: TaskArgs, j: number): void {
   }
 }
 let gradCounts = new Int32Array(0);
+
+// gw[o, k] for outputs o0 … o0 + ob − 1 and columns k0 … k1 − 1 summed densely over every row
+// (the sparse tasks' path for an output whose gy column holds an Inf or NaN)
+function gradWeightDense(
+  gw: FloatArray,
+  gy: FloatArray,
+  x: FloatArray,
+  batch: number,
+  inF: number,
+  outF: number,
+  o0: number,
+  ob: number,
+  k0: number,
+  k1: number,
+): void {
+  for (let o = o0; o < o0 + ob; o++) {
+    for (let k = k0; k < k1; k++) {
+      let acc = 0;
+      for (let r = 0; r < batch; r++) acc += gy[r * outF + o]! * x[r * inF + k]!;
+      gw[o * inF + k] = acc;
+    }
+  }
+}
 
 // sparseGradWeightTask in asm.js (float32 x and gw) for columns k0 … k1 − 1: those columns of x,
 // gy as float64 (outputs padded with zeros to a multiple of 8) and the gathered rows in this
@@ -895,16 +915,9 @@ function sparseGradWeightAsm(
   hp.k.gatherColumns(xOff, batch, nk, rowsOff, cntOff);
   for (let o0 = 0; o0 < outF; o0 += 8) {
     const ob = Math.min(8, outF - o0);
-    let finite = true;
-    for (let o = o0; o < o0 + ob; o++) finite &&= bad[o] === 0;
+    const finite = allZero(bad, o0, o0 + ob);
     if (!finite) {
-      for (let o = o0; o < o0 + ob; o++) {
-        for (let k = k0; k < k1; k++) {
-          let acc = 0;
-          for (let r = 0; r < batch; r++) acc += gy[r * outF + o]! * x[r * inF + k]!;
-          gw[o * inF + k] = acc;
-        }
-      }
+      gradWeightDense(gw, gy, x, batch, inF, outF, o0, ob, k0, k1);
       continue;
     }
     hp.k.gradColumns8(nk, batch, o0, xOff, gyOff, outP, rowsOff, cntOff, gwOff);

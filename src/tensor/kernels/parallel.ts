@@ -264,9 +264,16 @@ export function finishOutput(out: FloatArray, buf: FloatArray): void {
   if (buf !== out) out.set(buf);
 }
 
+/**
+ * Arrays from this many elements up are worth sharing with the workers: smaller inputs are passed
+ * as they are (structured clone), and parameters and optimizer state this large are allocated in
+ * shared memory (nn/empty.ts, optim/optimizer.ts).
+ */
+export const SHARED_MIN = 4096;
+
 /** `a` itself if shared (or small), else a shared copy — saves each worker a postMessage copy. */
 export function sharedInput(slot: string, a: FloatArray, n: number): FloatArray {
-  if (isShared(a) || n < 4096) return a;
+  if (isShared(a) || n < SHARED_MIN) return a;
   const s = sharedLike(slot, a, n);
   s.set(a.subarray(0, n));
   return s;
