@@ -518,7 +518,8 @@ function direct3x3Shape(p: Conv2dParams): boolean {
 const directHeap = new AsmScratch();
 
 // image i of y [n, cOut, outH, outW] from x [n, 1, h, w], w [cOut, 1, 3, 3]; with `relu`,
-// relu(·) as reluRange gives it (the asm.js loop applies it at the store, the JavaScript one after)
+// relu(·) as reluRange gives it (the asm.js kernel in its heap before the copy out, the
+// JavaScript loop with reluRange after)
 function directImage(
   y: FloatArray,
   x: FloatArray,
