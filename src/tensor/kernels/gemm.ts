@@ -20,6 +20,7 @@
 
 import type { FloatArray } from './types.ts';
 import { densityEstimate } from './sparsity.ts';
+import { ceilTo } from './util.ts';
 import { AsmScratch, asmHeap, asmOn, type AsmHeap } from './asm.ts';
 import {
   finishOutput,
@@ -606,7 +607,6 @@ function allZero(a: Uint8Array, i0: number, i1: number): boolean {
 }
 
 const sparseHeap = new AsmScratch();
-const ceilTo = (v: number, m: number): number => Math.ceil(v / m) * m;
 
 // sparseTask in asm.js (float32 x and w): rows r0 … r1 − 1 of x, all of w (rows padded with zeros
 // to a multiple of 8), the bias, the slices and the gathered lists in this thread's heap; each

@@ -30,6 +30,7 @@
 // once per transform of the weights.
 
 import type { FloatArray } from './types.ts';
+import { ceilTo } from './util.ts';
 import { AsmScratch, StampedScratch, asmOn, stamp } from './asm.ts';
 import {
   finishOutput,
@@ -65,8 +66,6 @@ export interface WinogradParams {
   outH: number;
   outW: number;
 }
-
-const ceilTo = (v: number, m: number): number => Math.ceil(v / m) * m;
 
 /**
  * Transformed, packed weights U = G g Gᵀ (6×6, layout above) for kernels g[m][q] (m < mo, q < ki):

@@ -27,6 +27,7 @@
 // full-size activation.
 
 import type { FloatArray } from './types.ts';
+import { ceilTo } from './util.ts';
 import {
   finishOutput,
   parallelFor,
@@ -45,8 +46,6 @@ const NR = 4;
 const XI = 64; // positions ξ of the 8×8 tiles
 const TB_MAX = 64; // most tiles per block
 const OB = 12; // output channels per GEMM + output-transform block (multiple of MR)
-
-const ceilTo = (v: number, m: number): number => Math.ceil(v / m) * m;
 
 /** Multiply count of F(6×6) (tiles rounded to NR, channels to MR) over F(4×4)'s (to 3 and 4). */
 export function winograd6Cheaper(mo: number, outH: number, outW: number): boolean {
