@@ -1,6 +1,7 @@
 /**
  * Training-step benchmark at batch 64 (float32), every thread count side by side in one process:
- *   - `step`: median ms of one full step (zeroGrad, forward, NLL, backward, Adadelta) per net
+ *   - `step`: median ms of one full step (trainer.ts's `trainStep`: zeroGrad, forward, NLL,
+ *     backward, Adadelta, in a BufferArena) per net
  *     (baseline, and the DeepShift nets Crude / PS / Q when src/models/deepshift.ts has them),
  *     and each DeepShift net's step over the baseline's as the median of alternating pairs;
  *   - `op`: the baseline's per-op breakdown, forward and backward of each layer measured on
@@ -25,7 +26,7 @@ import { Adadelta } from '../src/optim/index.ts';
 import { getNumThreads, setNumThreads } from '../src/tensor/kernels/parallel.ts';
 import { DataLoader, mnist, Compose, Normalize, ToTensor } from '../src/data/index.ts';
 import { medianMs } from './util.ts';
-import { evaluate, loadMnist } from '../scripts/lib/trainer.ts';
+import { evaluate, loadMnist, trainStep } from '../scripts/lib/trainer.ts';
 import { existsSync } from 'node:fs';
 import { load } from '../src/nn/serialization.ts';
 import { noGrad } from '../src/autograd/grad-mode.ts';
@@ -93,15 +94,8 @@ function stepMs(model: Module, x: Tensor, y: Tensor): number {
   manualSeed(0);
   model.train();
   const opt = new Adadelta(model.parameters(), { lr: 1.0 });
-  return medianMs(
-    () => {
-      opt.zeroGrad();
-      F.nllLoss(model.forward(x) as Tensor, y).backward();
-      opt.step();
-    },
-    7,
-    2,
-  );
+  const arena = new BufferArena();
+  return medianMs(() => trainStep(model, opt, x, y, arena), 7, 2);
 }
 
 /**
@@ -113,11 +107,10 @@ function stepRatio(base: Module, model: Module, x: Tensor, y: Tensor, pairs = 9)
   const make = (m: Module) => {
     m.train();
     const opt = new Adadelta(m.parameters(), { lr: 1.0 });
+    const arena = new BufferArena();
     return () => {
       const t0 = performance.now();
-      opt.zeroGrad();
-      F.nllLoss(m.forward(x) as Tensor, y).backward();
-      opt.step();
+      trainStep(m, opt, x, y, arena);
       return performance.now() - t0;
     };
   };

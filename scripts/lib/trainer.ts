@@ -190,6 +190,33 @@ export function evaluate(
   return { loss: loss / data.length, correct, total: data.length };
 }
 
+/**
+ * One training step: zeroGrad, forward, NLL loss, backward, optimizer step; returns the loss.
+ * It runs inside `arena` (src/tensor/arena.ts), so each large tensor of the step (activations,
+ * gradients, masks) reuses the buffer of the previous step's allocation at the same position: no
+ * fresh memory and no garbage per step, and the buffers are shared, so the threaded kernels read
+ * and write them in place (ReLU, max-pool and dropout split across the threads instead of running
+ * on the caller's). The gradients live in those buffers too, so the step ends by setting them to
+ * null: nothing made inside the step outlives it.
+ */
+export function trainStep(
+  model: Module,
+  optimizer: Optimizer,
+  x: Tensor,
+  y: Tensor,
+  arena: BufferArena,
+): number {
+  return arena.run(() => {
+    optimizer.zeroGrad();
+    const loss = nllLoss(model.forward(x), y);
+    loss.backward();
+    optimizer.step();
+    const l = loss.item();
+    optimizer.zeroGrad();
+    return l;
+  });
+}
+
 export async function train(exp: Experiment, opts: TrainOptions): Promise<EpochRecord[]> {
   const log = (line: string) => {
     if (!opts.quiet) console.log(line);
@@ -247,6 +274,7 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<EpochR
   }
 
   const steps = loader.length;
+  const arena = new BufferArena();
   const interval = opts.logInterval ?? 100;
   const tty = process.stdout.isTTY && !opts.quiet;
   for (let epoch = history.length + 1; epoch <= opts.epochs; epoch++) {
@@ -261,12 +289,7 @@ export async function train(exp: Experiment, opts: TrainOptions): Promise<EpochR
       const x = exp.augment
         ? randomTranslate(batch, exp.augment.translate, AUGMENT_FILL, defaultGenerator)
         : batch;
-      optimizer.zeroGrad();
-      const out = model.forward(x);
-      const loss = nllLoss(out, y);
-      loss.backward();
-      optimizer.step();
-      const l = loss.item();
+      const l = trainStep(model, optimizer, x, y, arena);
       if (!Number.isFinite(l))
         throw new Error(`train: loss became ${l} at epoch ${epoch}, step ${step}`);
       lossSum += l * y.size(0);

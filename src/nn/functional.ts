@@ -224,7 +224,7 @@ class MaxPool2dFn extends Function {
       argmax: Int32Array;
       inShape: number[];
     };
-    const gx = alloc(g, p.n * p.c * p.h * p.w);
+    const gx = allocOut(g, p.n * p.c * p.h * p.w); // the kernel zeroes it
     maxPool2dBackward(gx, f(g), argmax, p);
     return [Tensor.fromData(gx, inShape), null];
   }
@@ -262,7 +262,7 @@ class MaskFn extends Function {
     planeSize: number,
   ): Tensor {
     Object.assign(ctx, { mask, scale, planeSize });
-    const y = alloc(x, x.numel());
+    const y = allocOut(x, x.numel());
     dropout2dApply(y, f(x), mask, scale, mask.length, planeSize);
     return Tensor.fromData(y, x.shape);
   }
@@ -273,7 +273,7 @@ class MaskFn extends Function {
       scale: number;
       planeSize: number;
     };
-    const gx = alloc(g, g.numel());
+    const gx = allocOut(g, g.numel());
     dropout2dApply(gx, f(g), mask, scale, mask.length, planeSize);
     return [Tensor.fromData(gx, g.shape), null, null, null];
   }

@@ -23,6 +23,7 @@ import {
   type ConvShape,
 } from '../helpers/kernels.ts';
 import { randomArray, rng } from '../helpers/random.ts';
+import { getNumThreads, poolStatus, setNumThreads } from '../../src/tensor/kernels/parallel.ts';
 
 const shapes: ConvShape[] = [
   { x: [2, 3, 6, 5], w: [4, 3, 3, 3], o: {} },
@@ -70,6 +71,34 @@ describe('conv2d tuned vs naive', () => {
       });
     });
   }
+
+  it('bias gradient on a shared gy (threaded by channel): the plain sums, same bits for 1 and 2 threads', () => {
+    const before = getNumThreads();
+    try {
+      const p = conv2dParams([64, 32, 26, 26], [64, 32, 3, 3]); // conv2 in training
+      const n = p.n * p.cOut * p.outH * p.outW;
+      const gy = new Float32Array(new SharedArrayBuffer(4 * n));
+      gy.set(randomArray(Float32Array, n, rng(77)));
+      // float64 sums, images in order and each plane in order, stored to float32
+      const ref = new Float32Array(p.cOut);
+      const P = p.outH * p.outW;
+      for (let o = 0; o < p.cOut; o++) {
+        let sum = 0;
+        for (let i = 0; i < p.n; i++)
+          for (let q = 0; q < P; q++) sum += gy[(i * p.cOut + o) * P + q]!;
+        ref[o] = sum;
+      }
+      for (const threads of [1, 2]) {
+        setNumThreads(threads);
+        const gb = new Float32Array(p.cOut).fill(NaN);
+        conv2dBackwardBias(gb, gy, p);
+        expect(gb).toEqual(ref);
+      }
+      expect(poolStatus()).toEqual({ workers: 1, broken: false });
+    } finally {
+      setNumThreads(before);
+    }
+  });
 
   it('circular padding wraps like F.pad(mode="circular") then an unpadded conv', () => {
     // x = [[1,2,3],[4,5,6],[7,8,9]], 3×3 all-ones kernel, padding 1: every output is the sum of all 9.

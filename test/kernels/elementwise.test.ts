@@ -87,6 +87,38 @@ describe('relu', () => {
     }
   });
 
+  it('backward on shared arrays (threaded): the same bits for 1 and 2 threads, gx written in full', () => {
+    const before = getNumThreads();
+    try {
+      for (const Arr of [Float32Array, Float64Array]) {
+        const shared = (n: number) =>
+          Arr === Float32Array
+            ? new Float32Array(new SharedArrayBuffer(4 * n))
+            : new Float64Array(new SharedArrayBuffer(8 * n));
+        const n = 3 * 65536 + 123; // four chunks, the last one short
+        const x = shared(n);
+        const gy = shared(n);
+        for (let i = 0; i < n; i++) {
+          x[i] = i % 1000 === 7 ? NaN : Math.sin(i * 12.9898) * 3;
+          gy[i] = Math.cos(i * 4.1414);
+        }
+        x[5] = -0;
+        x[6] = 0;
+        const ref = new Arr(n);
+        for (let i = 0; i < n; i++) ref[i] = x[i]! <= 0 ? 0 : gy[i]!;
+        for (const threads of [1, 2]) {
+          setNumThreads(threads);
+          const gx = shared(n).fill(NaN);
+          reluBackward(gx, gy, x, n);
+          expect(gx).toEqual(ref);
+        }
+      }
+      expect(poolStatus()).toEqual({ workers: 1, broken: false });
+    } finally {
+      setNumThreads(before);
+    }
+  });
+
   it('float32 kernels respect subarray offsets', () => {
     const buf = Float32Array.from([-1, -2, 3, -4, 5, -6]);
     const x = buf.subarray(2, 5); // [3, -4, 5]
@@ -135,5 +167,30 @@ describe('dropout', () => {
     expect(Array.from(y)).toEqual([2, 4, 0, 0, 10, 12]);
     dropout2dApply(x, x, Uint8Array.from([0, 1, 0]), 4, 3, 2); // in place
     expect(Array.from(x)).toEqual([0, 0, 12, 16, 0, 0]);
+  });
+
+  it('dropout2dApply on shared arrays (threaded): the same bits for 1 and 2 threads, y written in full', () => {
+    const before = getNumThreads();
+    try {
+      const planes = 64 * 64 + 3; // conv2's activations at batch 64, and a short last chunk
+      const size = 144;
+      const n = planes * size;
+      const x = new Float32Array(new SharedArrayBuffer(4 * n));
+      for (let i = 0; i < n; i++) x[i] = i % 997 === 3 ? Infinity : Math.sin(i * 12.9898) * 3;
+      const mask = new Uint8Array(planes);
+      for (let p = 0; p < planes; p++) mask[p] = (p * 7919) % 4 === 0 ? 0 : 1;
+      const ref = new Float32Array(n);
+      for (let p = 0; p < planes; p++)
+        for (let i = p * size; i < (p + 1) * size; i++) ref[i] = x[i]! * (mask[p] ? 4 / 3 : 0);
+      for (const threads of [1, 2]) {
+        setNumThreads(threads);
+        const y = new Float32Array(new SharedArrayBuffer(4 * n)).fill(-1);
+        dropout2dApply(y, x, mask, 4 / 3, planes, size);
+        expect(y).toEqual(ref);
+      }
+      expect(poolStatus()).toEqual({ workers: 1, broken: false });
+    } finally {
+      setNumThreads(before);
+    }
   });
 });

@@ -109,6 +109,42 @@ describe('maxPool2dForward vs maxPool2dForwardNaive', () => {
     }
   });
 
+  it('with indices, and the backward, on shared arrays (threaded): the same bits for 1 and 2 threads', () => {
+    const before = getNumThreads();
+    try {
+      for (const [shape, k, stride] of [
+        [[64, 64, 24, 24], 2, 2], // the training shape (fast path)
+        [[3, 70, 7, 9], 3, 2], // overlapping windows: a position can be the maximum of two
+      ] as [number[], number, number][]) {
+        const p = maxPool2dParams(shape, k, stride);
+        const n = shape.reduce((a, b) => a * b, 1);
+        const m = p.n * p.c * p.outH * p.outW;
+        const sf = (len: number) => new Float32Array(new SharedArrayBuffer(4 * len));
+        const x = sf(n);
+        x.set(input(n, rng(k + n)));
+        const gy = sf(m);
+        gy.set(input(m, rng(k + m)));
+        const ref = run(x, p, maxPool2dForwardNaive);
+        const gxRef = new Float32Array(n); // not shared: the single-thread path
+        maxPool2dBackward(gxRef, gy, ref.idx, p);
+        for (const threads of [1, 2]) {
+          setNumThreads(threads);
+          const y = sf(m);
+          const idx = new Int32Array(new SharedArrayBuffer(4 * m));
+          maxPool2dForward(y, idx, x, p);
+          expect(y).toBeAllClose(ref.y, exact);
+          expect(idx).toEqual(ref.idx);
+          const gx = sf(n).fill(NaN); // every element must be written (zeroed, then the scatter)
+          maxPool2dBackward(gx, gy, idx, p);
+          expect(gx).toEqual(gxRef);
+        }
+      }
+      expect(poolStatus()).toEqual({ workers: 1, broken: false });
+    } finally {
+      setNumThreads(before);
+    }
+  });
+
   it('fast path on odd sizes, float32, floor and ceil mode', () => {
     const r = rng(2);
     for (const [h, w] of [

@@ -211,7 +211,7 @@ class Relu extends Function {
   // d relu(x) = [x > 0] dx
   static backward(ctx: Context, g: Tensor) {
     const x = ctx.saved[0]!;
-    const gx = allocate(g.dtype, g.numel()) as FloatArray;
+    const gx = allocateUninitialized(g.dtype, g.numel()) as FloatArray; // written in full
     reluBackward(gx, g._flat() as FloatArray, x._flat() as FloatArray, gx.length);
     return [Tensor.fromData(gx, x.shape)];
   }

@@ -29,6 +29,7 @@ import { AsmScratch, asmOn } from './asm.ts';
 import { isK2S2, maxPool2dForwardPlanes, reluMaxPool2dK2S2, type MaxPool2dParams } from './pool.ts';
 import {
   finishOutput,
+  isSharedArray,
   parallelFor,
   registerTask,
   sharedF64,
@@ -794,15 +795,32 @@ export function conv2dBackwardWeightIm2col(
 /** gb[cOut] = Σ_{n,oh,ow} gy[n,cOut,oh,ow]. */
 export function conv2dBackwardBias(gb: FloatArray, gy: FloatArray, p: Conv2dParams): void {
   const { n, cOut, outH, outW } = p;
-  const P = outH * outW;
-  for (let o = 0; o < cOut; o++) {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      const off = (i * cOut + o) * P;
-      for (let q = 0; q < P; q++) s += gy[off + q]!;
-    }
-    gb[o] = s;
+  // one chunk per output channel, each summed in the same order on any thread; threaded only when
+  // gy is already in shared memory (a BufferArena's) and large enough to pay
+  if (isSharedArray(gy) && n * cOut * outH * outW >= BIAS_MIN && threadsFor(cOut) > 1) {
+    const out = sharedOutput('conv2d.gb', gb, cOut);
+    parallelFor('conv2d.bias', [out, gy, p], cOut);
+    finishOutput(gb, out);
+    return;
   }
+  for (let o = 0; o < cOut; o++) biasChannel(gb, gy, p, o);
+}
+
+/** gy elements from which conv2dBackwardBias splits its channels across threads. */
+const BIAS_MIN = 1 << 16;
+
+registerTask('conv2d.bias', (a, o) => biasChannel(a[0], a[1], a[2] as Conv2dParams, o));
+
+// gb[o] = Σ gy[i, o, :, :], images in order, each plane in order, in float64
+function biasChannel(gb: FloatArray, gy: FloatArray, p: Conv2dParams, o: number): void {
+  const { n, cOut, outH, outW } = p;
+  const P = outH * outW;
+  let s = 0;
+  for (let i = 0; i < n; i++) {
+    const off = (i * cOut + o) * P;
+    for (let q = 0; q < P; q++) s += gy[off + q]!;
+  }
+  gb[o] = s;
 }
 
 // ------------------------------------------------------ inference: conv2d + ReLU (+ max-pool)
@@ -1037,7 +1055,12 @@ export function conv2dBackwardWeightNaive(
   }
 }
 
-/** Reference for `conv2dBackwardBias` (same loop; it is already the direct definition). */
+/** Reference for `conv2dBackwardBias`: gb[o] = Σ over images and positions of gy, in order. */
 export function conv2dBackwardBiasNaive(gb: FloatArray, gy: FloatArray, p: Conv2dParams): void {
-  conv2dBackwardBias(gb, gy, p);
+  const P = p.outH * p.outW;
+  for (let o = 0; o < p.cOut; o++) {
+    let s = 0;
+    for (let i = 0; i < p.n; i++) for (let q = 0; q < P; q++) s += gy[(i * p.cOut + o) * P + q]!;
+    gb[o] = s;
+  }
 }

@@ -18,9 +18,10 @@ const RELU_CHUNK = 1 << 16;
 /** y = max(x, 0); NaN stays NaN (as torch.relu), −0 gives +0. */
 export function reluForward(y: FloatArray, x: FloatArray, len: number): void {
   const chunks = Math.ceil(len / RELU_CHUNK);
-  // threaded only on arrays already in shared memory (inference in a BufferArena): a copy to
-  // shared memory costs more than the second thread saves on a memory-bound loop
-  if (chunks > 1 && isSharedArray(x) && isSharedArray(y) && threadsFor(chunks) > 1) {
+  // threaded only on arrays already in shared memory (a BufferArena's: evaluation, and training
+  // steps in trainer.ts's trainStep): a copy to shared memory costs more than the second thread
+  // saves on a memory-bound loop
+  if (chunks > 1 && allShared(x, y) && threadsFor(chunks) > 1) {
     parallelFor('relu.forward', [y, x, len], chunks);
     return;
   }
@@ -59,12 +60,34 @@ function reluForwardBits(y: Int32Array, x: Int32Array, len: number): void {
  * passes its gradient). Passing the forward output y instead of x gives the same result.
  */
 export function reluBackward(gx: FloatArray, gy: FloatArray, x: FloatArray, len: number): void {
-  if (x instanceof Float32Array && gy instanceof Float32Array && gx instanceof Float32Array) {
-    reluBackwardBits(bitsOf(gx, len), bitsOf(gy, len), bitsOf(x, len), len);
+  const chunks = Math.ceil(len / RELU_CHUNK);
+  if (chunks > 1 && allShared(gx, gy, x) && threadsFor(chunks) > 1) {
+    parallelFor('relu.backward', [gx, gy, x, len], chunks);
     return;
   }
-  for (let i = 0; i < len; i++) gx[i] = x[i]! <= 0 ? 0 : gy[i]!;
+  reluBackwardRange(gx, gy, x, 0, len);
 }
+
+registerTask('relu.backward', (a, c) => {
+  const i0 = c * RELU_CHUNK;
+  reluBackwardRange(a[0], a[1], a[2], i0, Math.min(i0 + RELU_CHUNK, a[3] as number));
+});
+
+function reluBackwardRange(gx: FloatArray, gy: FloatArray, x: FloatArray, i0: number, i1: number) {
+  if (x instanceof Float32Array && gy instanceof Float32Array && gx instanceof Float32Array) {
+    const n = i1 - i0;
+    reluBackwardBits(
+      bitsOf(gx.subarray(i0), n),
+      bitsOf(gy.subarray(i0), n),
+      bitsOf(x.subarray(i0), n),
+      n,
+    );
+    return;
+  }
+  for (let i = i0; i < i1; i++) gx[i] = x[i]! <= 0 ? 0 : gy[i]!;
+}
+
+const allShared = (...as: ArrayBufferView[]): boolean => as.every(isSharedArray);
 
 function reluBackwardBits(gx: Int32Array, gy: Int32Array, x: Int32Array, len: number): void {
   for (let i = 0; i < len; i++) {
@@ -110,10 +133,41 @@ export function dropout2dApply(
   planes: number,
   planeSize: number,
 ): void {
-  for (let p = 0; p < planes; p++) {
+  const per = Math.max(1, Math.ceil(RELU_CHUNK / planeSize)); // planes per chunk
+  const chunks = Math.ceil(planes / per);
+  if (chunks > 1 && allShared(y, x) && threadsFor(chunks) > 1) {
+    parallelFor('dropout2d', [y, x, mask, scale, planes, planeSize, per], chunks);
+    return;
+  }
+  dropout2dPlanes(y, x, mask, scale, planeSize, 0, planes);
+}
+
+registerTask('dropout2d', (a, c) => {
+  const [y, x, mask, scale, planes, planeSize, per] = a as [
+    FloatArray,
+    FloatArray,
+    Uint8Array,
+    number,
+    number,
+    number,
+    number,
+  ];
+  dropout2dPlanes(y, x, mask, scale, planeSize, c * per, Math.min((c + 1) * per, planes));
+});
+
+function dropout2dPlanes(
+  y: FloatArray,
+  x: FloatArray,
+  mask: Uint8Array,
+  scale: number,
+  planeSize: number,
+  p0: number,
+  p1: number,
+): void {
+  for (let p = p0; p < p1; p++) {
     const s = mask[p] !== 0 ? scale : 0;
     const end = (p + 1) * planeSize;
-    for (let i = p * planeSize; i < end; i++) y[i] = x[i] * s;
+    for (let i = p * planeSize; i < end; i++) y[i] = x[i]! * s;
   }
 }
 

@@ -379,8 +379,18 @@ const POOL_CHUNK = 64;
 registerTask('pool.forward', (a, c) => {
   const p = a[2] as MaxPool2dParams;
   const p0 = c * POOL_CHUNK;
-  forwardPlanes(a[0], null, a[1], p, p0, Math.min(p0 + POOL_CHUNK, p.n * p.c));
+  forwardPlanes(a[0], a[3] as Int32Array | null, a[1], p, p0, Math.min(p0 + POOL_CHUNK, p.n * p.c));
 });
+
+registerTask('pool.backward', (a, c) => {
+  const p = a[3] as MaxPool2dParams;
+  const p0 = c * POOL_CHUNK;
+  backwardPlanes(a[0], a[1], a[2] as Int32Array, p, p0, Math.min(p0 + POOL_CHUNK, p.n * p.c));
+});
+
+/** Whether every array is in shared memory (null counts as shared: nothing to pass). */
+const allShared = (...as: (ArrayBufferView | null)[]): boolean =>
+  as.every((a) => a === null || isSharedArray(a));
 
 /**
  * y[n,c,oh,ow] = max over the window; argmax = flat ih*W+iw of the chosen element in its plane,
@@ -395,10 +405,10 @@ export function maxPool2dForward(
 ): void {
   const planes = p.n * p.c;
   const chunks = Math.ceil(planes / POOL_CHUNK);
-  // threaded only without indices and on arrays already in shared memory (inference in a
-  // BufferArena): copying them to shared memory would cost what the second thread saves
-  if (argmax === null && isSharedArray(x) && isSharedArray(y) && threadsFor(chunks) > 1) {
-    parallelFor('pool.forward', [y, x, p], chunks);
+  // threaded only on arrays already in shared memory (a BufferArena's: evaluation, and training
+  // steps in trainer.ts's trainStep): copying them there would cost what the second thread saves
+  if (allShared(x, y, argmax) && threadsFor(chunks) > 1) {
+    parallelFor('pool.forward', [y, x, p, argmax], chunks);
     return;
   }
   forwardPlanes(y, argmax, x, p, 0, planes);
@@ -415,16 +425,34 @@ export function maxPool2dBackward(
   argmax: Int32Array,
   p: MaxPool2dParams,
 ): void {
+  const planes = p.n * p.c;
+  const chunks = Math.ceil(planes / POOL_CHUNK);
+  // planes are independent: split across threads, each plane summed in the same order
+  if (allShared(gx, gy, argmax) && threadsFor(chunks) > 1) {
+    parallelFor('pool.backward', [gx, gy, argmax, p], chunks);
+    return;
+  }
+  backwardPlanes(gx, gy, argmax, p, 0, planes);
+}
+
+// maxPool2dBackward for planes [p0, p1): their part of gx zeroed, then the scatter.
+function backwardPlanes(
+  gx: FloatArray,
+  gy: FloatArray,
+  argmax: Int32Array,
+  p: MaxPool2dParams,
+  p0: number,
+  p1: number,
+): void {
   const hw = p.h * p.w;
   const ohw = p.outH * p.outW;
-  const planes = p.n * p.c;
-  gx.fill(0);
-  for (let pl = 0; pl < planes; pl++) {
+  gx.fill(0, p0 * hw, p1 * hw);
+  for (let pl = p0; pl < p1; pl++) {
     const xo = pl * hw;
     const end = (pl + 1) * ohw;
     for (let o = pl * ohw; o < end; o++) {
-      const i = argmax[o];
-      if (i >= 0) gx[xo + i] += gy[o];
+      const i = argmax[o]!;
+      if (i >= 0) gx[xo + i] += gy[o]!;
     }
   }
 }
