@@ -9,7 +9,12 @@ import {
   conv2dForwardNaive,
 } from '../../src/tensor/kernels/conv2d.ts';
 import { winograd6Cheaper, winograd6ForwardImage } from '../../src/tensor/kernels/winograd6.ts';
-import { setZeroTileSkip } from '../../src/tensor/kernels/winograd.ts';
+import {
+  setZeroTileLists,
+  setZeroTileSkip,
+  zeroListBlocks,
+} from '../../src/tensor/kernels/winograd.ts';
+import { setAsm } from '../../src/tensor/kernels/asm.ts';
 import {
   linearBackward,
   linearBackwardNaive,
@@ -172,6 +177,73 @@ describe('Winograd F(4×4): tiles of zeros skip the transform, same bits', () =>
       }
     });
   }
+});
+
+describe('Winograd F(4×4): GEMMs over lists of non-zero tiles, same bits', () => {
+  afterAll(() => {
+    setZeroTileLists(true);
+    setAsm(true);
+  });
+  // conv2 of the MNIST net at batch 2, gy as in training (97 % zeros: a quarter of the channels
+  // dropped, one of four positions passed by the pool, ReLU zeroing some of those), x = ReLU'd
+  const s: ConvShape = { x: [2, 32, 26, 26], w: [64, 32, 3, 3], o: {} };
+  const sparseInputs = (seed: number) => {
+    const inputs = convInputs(Float32Array, s, seed);
+    const { p, x, gy } = inputs;
+    const P = p.outH * p.outW;
+    const r = rng(seed + 1);
+    gy.forEach((v, i) => {
+      const ch = Math.floor(i / P) % p.cOut;
+      const pos = i % P;
+      const pooled = Math.floor(pos / p.outW) % 2 === 0 && pos % 2 === 0;
+      gy[i] = ch % 4 === 1 ? v * -0 : pooled && r() < 0.07 ? v : r() < 0.5 ? -0 : 0;
+    });
+    x.forEach((v, i) => (x[i] = v > 0 ? v : 0));
+    return inputs;
+  };
+  const run = (inputs: ReturnType<typeof sparseInputs>, lists: boolean) => {
+    setZeroTileLists(lists);
+    const { p, x, w, gy } = inputs;
+    const y = new Float32Array(p.n * p.cOut * p.outH * p.outW);
+    const gx = new Float32Array(x.length);
+    const gw = new Float32Array(w.length);
+    conv2dForward(y, x, w, null, p);
+    conv2dBackwardInput(gx, gy, w, p);
+    conv2dBackwardWeight(gw, gy, x, p);
+    return [y, gx, gw];
+  };
+  const sameBits = (a: Float32Array[], b: Float32Array[]) => {
+    for (let k = 0; k < 3; k++) {
+      for (let i = 0; i < a[k]!.length; i++) {
+        if (!Object.is(a[k]![i], b[k]![i]))
+          expect.fail(`output ${k} element ${i}: ${a[k]![i]} vs ${b[k]![i]}`);
+      }
+    }
+  };
+
+  it('backward-input and backward-weight on a conv2-like gradient: lists on and off, bit for bit', () => {
+    setAsm(true);
+    const inputs = sparseInputs(1201);
+    const before = zeroListBlocks();
+    const on = run(inputs, true);
+    // the lists really ran: not in the forward (x has few zero tiles), in backward-input (two
+    // images, one block each) and backward-weight (one chunk of 72 tiles: one block)
+    expect(zeroListBlocks() - before).toBe(3);
+    sameBits(on, run(inputs, false));
+  });
+
+  it('a non-finite weight or input turns the lists off: NaN where the dense sums give NaN', () => {
+    setAsm(true);
+    for (const where of ['w', 'x'] as const) {
+      const inputs = sparseInputs(1301);
+      if (where === 'w') inputs.w[5] = Infinity;
+      else inputs.x[3 * 26 + 4] = -Infinity; // image 0, channel 0
+      const on = run(inputs, true);
+      const off = run(inputs, false);
+      sameBits(on, off);
+      expect(on[where === 'w' ? 1 : 2]!.some(Number.isNaN)).toBe(true); // 0 · ±Inf reached a sum
+    }
+  });
 });
 
 describe('thread pool: results are bit-identical for 1 and 2 threads', () => {

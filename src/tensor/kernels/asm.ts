@@ -37,6 +37,29 @@ export interface AsmKernels {
     acc: number,
   ): void;
   /**
+   * As `panels` (4×3 tiles, acc as there) with the depth indices listed instead of 0 … kc − 1:
+   * tile (i, j) sums over k = I32[lst + q·lStep + r] for r < I32[cnt + q], in list order, where q
+   * = i (perA = 1: one list per A panel) or q = j (perA = 0: per B panel). A term left out of the
+   * list must be exactly zero, and the other factor finite: then every sum keeps its bits (each
+   * starts at +0, never becomes −0, and adding ±0 to it changes nothing). Offsets of I32 count
+   * 4-byte elements.
+   */
+  panelsIdx(
+    mp: number,
+    np: number,
+    a: number,
+    aStep: number,
+    b: number,
+    bStep: number,
+    c: number,
+    ldc: number,
+    acc: number,
+    lst: number,
+    lStep: number,
+    cnt: number,
+    perA: number,
+  ): void;
+  /**
    * As `panels` with 3×4 tiles (winograd6.ts's layout): the tile C[c + 3i·ldc + 4j …] =
    * Σ_p A_i[3p + r]·B_j[4p + s] (r < 3, s < 4); stores only.
    */
@@ -160,6 +183,59 @@ function panels(kc, mp, np, a, aStep, b, bStep, c, ldc, acc) {
         c30 = c30 + a3 * b0; c31 = c31 + a3 * b1; c32 = c32 + a3 * b2;
         ai = (ai + 32) | 0;
         bi = (bi + 24) | 0;
+      }
+      ci = (c + imul(i << 2, ldc) + imul(j, 3)) << 3;
+      if (acc) {
+        c00 = c00 + +H[ci >> 3]; c01 = c01 + +H[(ci + 8) >> 3]; c02 = c02 + +H[(ci + 16) >> 3];
+        ci = (ci + row) | 0;
+        c10 = c10 + +H[ci >> 3]; c11 = c11 + +H[(ci + 8) >> 3]; c12 = c12 + +H[(ci + 16) >> 3];
+        ci = (ci + row) | 0;
+        c20 = c20 + +H[ci >> 3]; c21 = c21 + +H[(ci + 8) >> 3]; c22 = c22 + +H[(ci + 16) >> 3];
+        ci = (ci + row) | 0;
+        c30 = c30 + +H[ci >> 3]; c31 = c31 + +H[(ci + 8) >> 3]; c32 = c32 + +H[(ci + 16) >> 3];
+        ci = (ci - imul(row, 3)) | 0;
+      }
+      H[ci >> 3] = c00; H[(ci + 8) >> 3] = c01; H[(ci + 16) >> 3] = c02;
+      ci = (ci + row) | 0;
+      H[ci >> 3] = c10; H[(ci + 8) >> 3] = c11; H[(ci + 16) >> 3] = c12;
+      ci = (ci + row) | 0;
+      H[ci >> 3] = c20; H[(ci + 8) >> 3] = c21; H[(ci + 16) >> 3] = c22;
+      ci = (ci + row) | 0;
+      H[ci >> 3] = c30; H[(ci + 8) >> 3] = c31; H[(ci + 16) >> 3] = c32;
+    }
+  }
+}
+
+function panelsIdx(mp, np, a, aStep, b, bStep, c, ldc, acc, lst, lStep, cnt, perA) {
+  mp = mp | 0; np = np | 0; a = a | 0; aStep = aStep | 0; b = b | 0; bStep = bStep | 0;
+  c = c | 0; ldc = ldc | 0; acc = acc | 0; lst = lst | 0; lStep = lStep | 0; cnt = cnt | 0;
+  perA = perA | 0;
+  var i = 0, j = 0, q = 0, n = 0, l = 0, lEnd = 0, k = 0, a0i = 0, b0i = 0, ai = 0, bi = 0;
+  var ci = 0, row = 0;
+  var c00 = 0.0, c01 = 0.0, c02 = 0.0, c10 = 0.0, c11 = 0.0, c12 = 0.0;
+  var c20 = 0.0, c21 = 0.0, c22 = 0.0, c30 = 0.0, c31 = 0.0, c32 = 0.0;
+  var a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0, b0 = 0.0, b1 = 0.0, b2 = 0.0;
+  row = ldc << 3;
+  for (j = 0; (j | 0) < (np | 0); j = (j + 1) | 0) {
+    for (i = 0; (i | 0) < (mp | 0); i = (i + 1) | 0) {
+      q = perA ? i : j;
+      n = I32[(cnt + q) << 2 >> 2] | 0;
+      l = (lst + imul(q, lStep)) << 2;
+      lEnd = (l + (n << 2)) | 0;
+      a0i = (a + imul(i, aStep)) << 3;
+      b0i = (b + imul(j, bStep)) << 3;
+      c00 = 0.0; c01 = 0.0; c02 = 0.0; c10 = 0.0; c11 = 0.0; c12 = 0.0;
+      c20 = 0.0; c21 = 0.0; c22 = 0.0; c30 = 0.0; c31 = 0.0; c32 = 0.0;
+      for (; (l | 0) < (lEnd | 0); l = (l + 4) | 0) {
+        k = I32[l >> 2] | 0;
+        ai = (a0i + (k << 5)) | 0;
+        bi = (b0i + imul(k, 24)) | 0;
+        a0 = +H[ai >> 3]; a1 = +H[(ai + 8) >> 3]; a2 = +H[(ai + 16) >> 3]; a3 = +H[(ai + 24) >> 3];
+        b0 = +H[bi >> 3]; b1 = +H[(bi + 8) >> 3]; b2 = +H[(bi + 16) >> 3];
+        c00 = c00 + a0 * b0; c01 = c01 + a0 * b1; c02 = c02 + a0 * b2;
+        c10 = c10 + a1 * b0; c11 = c11 + a1 * b1; c12 = c12 + a1 * b2;
+        c20 = c20 + a2 * b0; c21 = c21 + a2 * b1; c22 = c22 + a2 * b2;
+        c30 = c30 + a3 * b0; c31 = c31 + a3 * b1; c32 = c32 + a3 * b2;
       }
       ci = (c + imul(i << 2, ldc) + imul(j, 3)) << 3;
       if (acc) {
@@ -373,6 +449,7 @@ return {
   gatherColumns: gatherColumns,
   gradColumns8: gradColumns8,
   panels: panels,
+  panelsIdx: panelsIdx,
   panels34: panels34,
   gatherNonZeros: gatherNonZeros,
   sparseRows8: sparseRows8,
@@ -461,18 +538,27 @@ export class StampedScratch {
     uSize: number,
     vSize: number,
     mSize: number,
-  ): { hp: AsmHeap | null; V: Float64Array; M: Float64Array; vOff: number; mOff: number } {
+    lSize = 0,
+  ): {
+    hp: AsmHeap | null;
+    V: Float64Array;
+    M: Float64Array;
+    vOff: number;
+    mOff: number;
+    /** with asm.js: lSize float64 slots after M for int32 lists (`panelsIdx`), at lOff */
+    lOff: number;
+  } {
     if (!asmOn) {
       if (this.v.length < vSize) this.v = new Float64Array(vSize);
       if (this.m.length < mSize) this.m = new Float64Array(mSize);
-      return { hp: null, V: this.v, M: this.m, vOff: 0, mOff: 0 };
+      return { hp: null, V: this.v, M: this.m, vOff: 0, mOff: 0, lOff: 0 };
     }
-    const hp = this.scratch.get(uSize + vSize + mSize);
+    const hp = this.scratch.get(uSize + vSize + mSize + lSize);
     this.scratch.load(hp, u, uSize);
     const vOff = uSize;
     const mOff = uSize + vSize;
     const V = hp.f64.subarray(vOff, mOff);
-    return { hp, V, M: hp.f64.subarray(mOff, mOff + mSize), vOff, mOff };
+    return { hp, V, M: hp.f64.subarray(mOff, mOff + mSize), vOff, mOff, lOff: mOff + mSize };
   }
 }
 

@@ -448,8 +448,8 @@ export function conv2dForward(
   }
   if (algo === 'winograd') {
     const u = winogradWeightScratch('conv.u', p.cOut, p.cIn);
-    winogradWeights(u, w, p.cOut, p.cIn, false);
-    winogradForward(y, x, u, b, winoParams(p));
+    const skipZeros = winogradWeights(u, w, p.cOut, p.cIn, false);
+    winogradForward(y, x, u, b, { ...winoParams(p), skipZeros });
     return;
   }
   conv2dForwardIm2col(y, x, w, b, p);
@@ -469,8 +469,9 @@ export function conv2dBackwardInput(
   if (conv2dAlgorithm(p, 'input') === 'winograd') {
     // full correlation of gy with the flipped kernel, in/out channels swapped
     const u = winogradWeightScratch('conv.u', p.cIn, p.cOut);
-    winogradWeights(u, w, p.cIn, p.cOut, true);
+    const skipZeros = winogradWeights(u, w, p.cIn, p.cOut, true);
     winogradForward(gx, gy, u, null, {
+      skipZeros,
       n: p.n,
       ki: p.cOut,
       h: p.outH,
@@ -498,7 +499,7 @@ export function conv2dBackwardWeight(
     return;
   }
   if (conv2dAlgorithm(p, 'weight') === 'winograd') {
-    winogradBackwardWeight(gw, gy, x, winoParams(p));
+    winogradBackwardWeight(gw, gy, x, { ...winoParams(p), skipZeros: true }); // x checked per chunk
     return;
   }
   conv2dBackwardWeightIm2col(gw, gy, x, p);

@@ -65,12 +65,19 @@ export interface WinogradParams {
   padW: number;
   outH: number;
   outW: number;
+  /**
+   * The kernel operand (U, or x in backward-weight) is known finite, so the GEMMs may leave out
+   * the terms of all-zero tiles (asm.js `panelsIdx`): the same bits, less work on sparse inputs
+   * such as conv2's output gradient. Set by conv2d.ts from `winogradWeights`' answer.
+   */
+  skipZeros?: boolean;
 }
 
 /**
  * Transformed, packed weights U = G g Gᵀ (6×6, layout above) for kernels g[m][q] (m < mo, q < ki):
  * g = w[m, q] (forward, w [mo, ki, 3, 3]) or, with `flip`, g = rot180(w[q, m]) (backward-input,
- * w [ki, mo, 3, 3] in the original conv's layout).
+ * w [ki, mo, 3, 3] in the original conv's layout). Returns whether U is finite (the params'
+ * `skipZeros`).
  */
 export function winogradWeights(
   u: Float64Array,
@@ -78,7 +85,7 @@ export function winogradWeights(
   mo: number,
   ki: number,
   flip: boolean,
-): void {
+): boolean {
   const panels = ceilTo(mo, MR) / MR;
   const step = panels * MR * ki; // one ξ
   u.fill(0, 0, XI * step);
@@ -101,6 +108,14 @@ export function winogradWeights(
     }
   }
   stamp(u, XI * step);
+  return allFinite(u, XI * step);
+}
+
+/** Whether a[0, n) holds no NaN and no ±Inf. */
+function allFinite(a: FloatArray, n: number, from = 0): boolean {
+  let s = 0;
+  for (let i = from; i < n; i++) s += a[i]! * 0; // NaN iff some a[i] is NaN or ±Inf
+  return s === 0;
 }
 
 // G (g0, g1, g2)ᵀ for F(4×4, 3×3), written to dst[o], dst[o + s], …, dst[o + 5s].
@@ -168,7 +183,8 @@ function grow(a: Float64Array, n: number): Float64Array {
 
 // Bᵀ d B of the 6×6 tile of plane x[xo ..] (h×w) whose top-left is (r0, c0), zeros outside;
 // written to dst[ξ·step + off], ξ = 6i + j. Bᵀ rows: [4 0 −5 0 1 0], [0 −4 −4 1 1 0],
-// [0 4 −4 −1 1 0], [0 −2 −1 2 1 0], [0 2 −1 −2 1 0], [0 4 0 −5 0 1].
+// [0 4 −4 −1 1 0], [0 −2 −1 2 1 0], [0 2 −1 −2 1 0], [0 4 0 −5 0 1]. Returns false for a tile
+// of zeros (its transform is all ±0).
 function inputTile6(
   x: FloatArray,
   xo: number,
@@ -179,10 +195,10 @@ function inputTile6(
   dst: Float64Array,
   off: number,
   step: number,
-): void {
+): boolean {
   const d = tile6;
+  let nz = false;
   if (r0 >= 0 && c0 >= 0 && r0 + 6 <= h && c0 + 6 <= w) {
-    let nz = false;
     for (let i = 0, s = xo + r0 * w + c0; i < 6; i++, s += w) {
       const b = 6 * i;
       const v0 = x[s]!,
@@ -201,10 +217,10 @@ function inputTile6(
     }
     if (!nz && skipZeroTiles) {
       zeroTile(dst, off, step);
-      return;
+      return false;
     }
   } else {
-    let nz = false;
+    nz = false;
     for (let i = 0; i < 6; i++) {
       const r = r0 + i;
       const inRow = r >= 0 && r < h;
@@ -217,7 +233,7 @@ function inputTile6(
     }
     if (!nz && skipZeroTiles) {
       zeroTile(dst, off, step);
-      return;
+      return false;
     }
   }
   const t = tile6b;
@@ -227,6 +243,7 @@ function inputTile6(
     const b = 6 * i;
     bt6(t[b]!, t[b + 1]!, t[b + 2]!, t[b + 3]!, t[b + 4]!, t[b + 5]!, dst, off + b * step, step);
   }
+  return nz;
 }
 
 // Bᵀ (d0 … d5)ᵀ written to dst[o], dst[o + s], …, dst[o + 5s].
@@ -251,7 +268,10 @@ function bt6(
 // either sign.
 let skipZeroTiles = true;
 
-/** Turn the zero-tile shortcut off or on in this thread (tests compare the bits of the two). */
+/**
+ * Turn the zero-tile shortcuts (transforms stored as +0, GEMMs over lists of non-zero tiles) off
+ * or on in this thread (tests compare the bits of the two).
+ */
 export function setZeroTileSkip(on: boolean): void {
   skipZeroTiles = on;
 }
@@ -288,11 +308,21 @@ export function winogradForwardImage(
   const uStep = moP * ki; // one ξ of U
   const vStep = TB * ki; // one ξ of V (TB/3 panels × ki × 3)
   const mStep = Math.min(OB, moP) * TB; // one ξ of M (one block of output channels)
+  // with skipZeros: per tile panel, the channels whose tiles are not all zero (int32 lists after
+  // M in the heap: TB/3 lists of ki, then their lengths)
+  const lists = listsOn(p) ? (TB / NR) * (ki + 1) : 0;
   // V and M in scratch (with asm.js: in the heap after U, at vOff and mOff)
-  const { hp, V, M, vOff, mOff } = fwdHeap.take(u, XI * uStep, XI * vStep, XI * mStep);
+  const { hp, V, M, vOff, mOff, lOff } = fwdHeap.take(
+    u,
+    XI * uStep,
+    XI * vStep,
+    XI * mStep,
+    Math.ceil(lists / 2),
+  );
   const hw = h * w;
   const P = outH * outW;
   const xImg = img * ki * hw;
+  const nzt = lists > 0 ? nzFlags(ki * TB) : null; // nzt[t·ki + c]: tile t of channel c ≠ 0
   for (let t0 = 0; t0 < T; t0 += TB) {
     const tb = Math.min(TB, T - t0);
     const tbP = ceilTo(tb, NR);
@@ -304,18 +334,31 @@ export function winogradForwardImage(
         const ty = Math.floor(tt / tw);
         const tx = tt - ty * tw;
         const off = (Math.floor(t / NR) * ki + c) * NR + (t % NR);
-        inputTile6(x, xo, h, w, 4 * ty - padH, 4 * tx - padW, V, off, vStep);
+        const nz = inputTile6(x, xo, h, w, 4 * ty - padH, 4 * tx - padW, V, off, vStep);
+        if (nzt) nzt[t * ki + c] = nz ? 1 : 0;
       }
       for (let t = tb; t < tbP; t++) {
         const off = (Math.floor(t / NR) * ki + c) * NR + (t % NR);
         for (let xi = 0; xi < XI; xi++) V[xi * vStep + off] = 0;
+        if (nzt) nzt[t * ki + c] = 0;
       }
     }
+    // the GEMMs over listed channels only, when that leaves out enough of them
+    const cnt = 2 * lOff + (TB / NR) * ki;
+    const listed = nzt ? panelLists(hp!.i32, 2 * lOff, cnt, nzt, tbP / NR, ki) : 0;
+    const sparse = nzt !== null && listed <= LIST_MAX * (tbP / NR) * ki;
+    if (sparse) listedBlocks++;
     // per block of OB output channels (so that block's M stays in cache for its output
     // transform): 36 GEMMs M[ξ][o][t] = Σ_c U[ξ][o][c] · V[ξ][c][t], then Aᵀ M A (+ bias)
     for (let ob = 0; ob < moP; ob += OB) {
       const obEnd = Math.min(ob + OB, moP);
       for (let xi = 0; xi < XI; xi++) {
+        if (hp && sparse) {
+          // prettier-ignore
+          hp.k.panelsIdx((obEnd - ob) / MR, tbP / NR, xi * uStep + ob * ki, MR * ki,
+            vOff + xi * vStep, NR * ki, mOff + xi * mStep, TB, 0, 2 * lOff, ki, cnt, 0);
+          continue;
+        }
         if (hp) {
           // prettier-ignore
           hp.k.panels(ki, (obEnd - ob) / MR, tbP / NR, xi * uStep + ob * ki, MR * ki,
@@ -342,6 +385,99 @@ export function winogradForwardImage(
       outputTransform(y, M, b, mStep, TB, tb, t0, tw, yImg, P, outH, outW, ob, Math.min(obEnd, mo));
     }
   }
+}
+
+// ------------------------------------------------------------- GEMMs over non-zero tiles
+//
+// conv2's output gradient is 88 % (initial weights) to 97 % (trained) zeros, so most of the tiles
+// that backward-input and backward-weight transform are zero (on the trained net: 77 % of
+// backward-input's 6×6 windows per channel, 81 % of backward-weight's 4×4 tiles). A zero tile's
+// transform is zero, and leaving its terms out of a GEMM's sums keeps every bit when the other
+// factor is finite (asm.ts panelsIdx), so the GEMMs run over lists of the non-zero ones: per tile
+// panel the channels with a non-zero tile (forward / backward-input), per channel panel the tiles
+// with a non-zero gradient (backward-weight).
+
+/** Lists are used when they keep at most this share of the terms (else the dense GEMM). */
+const LIST_MAX = 0.75;
+
+let zeroLists = true;
+let listedBlocks = 0;
+
+/** Tile blocks whose GEMMs ran over lists in this thread so far (tests check the path ran). */
+export function zeroListBlocks(): number {
+  return listedBlocks;
+}
+
+/** Turn the GEMMs' lists of non-zero tiles off or on in this thread (benchmarks, tests). */
+export function setZeroTileLists(on: boolean): void {
+  zeroLists = on;
+}
+
+// asm.js heaps only (the plain-JavaScript GEMMs stay dense), only with a finite kernel; off with
+// setZeroTileLists(false) or with the transforms' shortcut (setZeroTileSkip(false))
+const listsOn = (p: WinogradParams): boolean =>
+  asmOn && zeroLists && skipZeroTiles && p.skipZeros === true;
+
+let nzBuf = new Uint8Array(0);
+function nzFlags(n: number): Uint8Array {
+  if (nzBuf.length < n) nzBuf = new Uint8Array(n);
+  return nzBuf;
+}
+
+/**
+ * For each of `panels` panels of NR tiles: the channels c < ki (ascending) where one of the
+ * panel's tiles is non-zero (nzt[t·ki + c]), written to I32[lst + j·ki …], and their count to
+ * I32[cnt + j]. Returns the total count.
+ */
+function panelLists(
+  i32: Int32Array,
+  lst: number,
+  cnt: number,
+  nzt: Uint8Array,
+  panels: number,
+  ki: number,
+): number {
+  let total = 0;
+  for (let j = 0; j < panels; j++) {
+    const f0 = NR * j * ki;
+    let k = lst + j * ki;
+    for (let c = 0; c < ki; c++) {
+      i32[k] = c;
+      k += nzt[f0 + c]! | nzt[f0 + ki + c]! | nzt[f0 + 2 * ki + c]!; // NR = 3
+    }
+    const n = k - (lst + j * ki);
+    i32[cnt + j] = n;
+    total += n;
+  }
+  return total;
+}
+
+/**
+ * For each of `panels` panels of MR channels: the tiles t < tb (ascending) where one of the
+ * panel's channels has a non-zero tile (nzt[o·TBW + t]), written to I32[lst + i·TBW …], and their
+ * count to I32[cnt + i]. Returns the total count.
+ */
+function tileLists(
+  i32: Int32Array,
+  lst: number,
+  cnt: number,
+  nzt: Uint8Array,
+  panels: number,
+  tb: number,
+): number {
+  let total = 0;
+  for (let i = 0; i < panels; i++) {
+    const f0 = MR * i * TBW;
+    let k = lst + i * TBW;
+    for (let t = 0; t < tb; t++) {
+      i32[k] = t;
+      k += nzt[f0 + t]! | nzt[f0 + TBW + t]! | nzt[f0 + 2 * TBW + t]! | nzt[f0 + 3 * TBW + t]!; // MR = 4
+    }
+    const n = k - (lst + i * TBW);
+    i32[cnt + i] = n;
+    total += n;
+  }
+  return total;
 }
 
 // Aᵀ M A (+ bias) for output channels o0 … o1 − 1 of a block of tiles (M rows relative to o0),
@@ -460,7 +596,7 @@ export function weightChunks(n: number): { per: number; count: number } {
 
 // A g Aᵀ (4×4 → 6×6) of the gy tile (ty, tx) of plane gy[go ..] (outH×outW), zeros outside;
 // written to dst[ξ·step + off]. A = (Aᵀ)ᵀ has rows [1 0 0 0], [1 1 1 1], [1 −1 1 −1], [1 2 4 8],
-// [1 −2 4 −8], [0 0 0 1].
+// [1 −2 4 −8], [0 0 0 1]. Returns false for a tile of zeros (its transform is all ±0).
 function gradTile6(
   gy: FloatArray,
   go: number,
@@ -471,12 +607,12 @@ function gradTile6(
   dst: Float64Array,
   off: number,
   step: number,
-): void {
+): boolean {
   const oh = 4 * ty;
   const ow = 4 * tx;
   const g = tile16;
+  let nz = false;
   if (oh + 4 <= outH && ow + 4 <= outW) {
-    let nz = false;
     for (let i = 0, r = go + oh * outW + ow; i < 4; i++, r += outW) {
       const v0 = gy[r]!,
         v1 = gy[r + 1]!,
@@ -490,12 +626,14 @@ function gradTile6(
     }
     if (!nz && skipZeroTiles) {
       zeroTile(dst, off, step);
-      return;
+      return false;
     }
   } else {
     for (let i = 0; i < 4; i++) {
       for (let j = 0; j < 4; j++) {
-        g[4 * i + j] = oh + i < outH && ow + j < outW ? gy[go + (oh + i) * outW + ow + j]! : 0;
+        const v = oh + i < outH && ow + j < outW ? gy[go + (oh + i) * outW + ow + j]! : 0;
+        g[4 * i + j] = v;
+        nz ||= v !== 0;
       }
     }
   }
@@ -505,6 +643,7 @@ function gradTile6(
     const r = 4 * i;
     a6(t[r]!, t[r + 1]!, t[r + 2]!, t[r + 3]!, dst, off + 6 * i * step, step);
   }
+  return nz;
 }
 
 // A (g0 … g3)ᵀ written to dst[o], dst[o + s], …, dst[o + 5s].
@@ -550,7 +689,17 @@ function weightChunk(
   // with asm.js, G, V and the chunk's sums live in the heap: [G | V | acc]
   const vOff = XI * gStep;
   const aOff = vOff + XI * vStep;
-  const hp = asmOn ? weightHeap.get(aOff + XI * accStep) : null;
+  const hw = h * w;
+  const img0 = chunk * per;
+  const imgEnd = Math.min(n, img0 + per);
+  // with skipZeros (and x finite): per panel of MR output channels, the tiles where one of their
+  // gradient tiles is non-zero (int32 lists after the sums: moP/MR lists of TBW, then lengths)
+  const lists =
+    listsOn(p) && allFinite(x, imgEnd * ki * hw, img0 * ki * hw) ? (moP / MR) * (TBW + 1) : 0;
+  const lOff = aOff + XI * accStep;
+  const hp = asmOn ? weightHeap.get(lOff + Math.ceil(lists / 2)) : null;
+  const nzt = lists > 0 ? nzFlags(moP * TBW) : null; // nzt[o·TBW + t]: gy tile t of channel o ≠ 0
+  if (nzt) nzt.fill(0, 0, moP * TBW); // padded channels stay zero
   if (!hp) {
     wBuf = grow(wBuf, XI * gStep);
     vBuf = grow(vBuf, XI * vStep);
@@ -562,10 +711,8 @@ function weightChunk(
   acc.fill(0, acc0, acc0 + XI * accStep);
   G.fill(0, 0, XI * gStep); // padded rows stay zero
   V.fill(0, 0, XI * vStep);
-  const hw = h * w;
   const P = outH * outW;
-  const img0 = chunk * per;
-  const total = (Math.min(n, img0 + per) - img0) * T;
+  const total = (imgEnd - img0) * T;
   for (let t0 = 0; t0 < total; t0 += TBW) {
     const tb = Math.min(TBW, total - t0);
     for (let t = 0; t < tb; t++) {
@@ -576,15 +723,27 @@ function weightChunk(
       const tx = tt - ty * tw;
       for (let o = 0; o < mo; o++) {
         const base = Math.floor(o / MR) * TBW * MR + (o % MR) + t * MR;
-        gradTile6(gy, (img * mo + o) * P, outH, outW, ty, tx, G, base, gStep);
+        const nz = gradTile6(gy, (img * mo + o) * P, outH, outW, ty, tx, G, base, gStep);
+        if (nzt) nzt[o * TBW + t] = nz ? 1 : 0;
       }
       for (let c = 0; c < ki; c++) {
         const base = Math.floor(c / NR) * TBW * NR + (c % NR) + t * NR;
         inputTile6(x, (img * ki + c) * hw, h, w, 4 * ty - padH, 4 * tx - padW, V, base, vStep);
       }
     }
-    // acc[ξ][o][c] += Σ_t G[ξ][o][t] · V[ξ][c][t]
+    // acc[ξ][o][c] += Σ_t G[ξ][o][t] · V[ξ][c][t], over listed tiles only when that pays
+    const lst = 2 * lOff;
+    const cnt = lst + (moP / MR) * TBW;
+    const listed = nzt ? tileLists(hp!.i32, lst, cnt, nzt, moP / MR, tb) : 0;
+    const sparse = nzt !== null && listed <= LIST_MAX * (moP / MR) * tb;
+    if (sparse) listedBlocks++;
     for (let xi = 0; xi < XI; xi++) {
+      if (hp && sparse) {
+        // prettier-ignore
+        hp.k.panelsIdx(moP / MR, kiP / NR, xi * gStep, MR * TBW, vOff + xi * vStep, NR * TBW,
+          aOff + xi * accStep, kiP, 1, lst, TBW, cnt, 1);
+        continue;
+      }
       if (hp) {
         // prettier-ignore
         hp.k.panels(tb, moP / MR, kiP / NR, xi * gStep, MR * TBW, vOff + xi * vStep, NR * TBW,
