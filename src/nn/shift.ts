@@ -8,7 +8,8 @@ import { noGrad } from '../autograd/grad-mode.ts';
 import { Function, type Context } from '../autograd/function.ts';
 import { pow } from '../autograd/ops/index.ts';
 import { defaultGenerator, type Generator } from '../tensor/random.ts';
-import { allocate, type DType, type TypedArray } from '../tensor/dtype.ts';
+import { allocateUninitialized, type DType, type TypedArray } from '../tensor/dtype.ts';
+import { psWeightF32, psWeightGradF32 } from '../tensor/kernels/pow2.ts';
 import type { PaddingMode } from '../tensor/kernels/conv2d.ts';
 import { empty } from './empty.ts';
 import { Module, Parameter } from './module.ts';
@@ -82,13 +83,6 @@ export function psWeightComposite(
   return ste.unsymGradMul(pow(2, shiftRounded), signTernary);
 }
 
-const HALF_BITS = 0x3f000000; // float32 0.5
-const ROUNDER = 6755399441055744; // 1.5·2^52: x + ROUNDER − ROUNDER rounds x half to even
-const TWO51 = 2 ** 51; // … for |x| below this
-const POW2_BIAS = 160;
-/** 2^k for integer k in [−160, 160] (exact; beyond float32's range either way). */
-const POW2 = Float64Array.from({ length: 2 * POW2_BIAS + 1 }, (_, i) => 2 ** (i - POW2_BIAS));
-
 /**
  * `psWeightComposite` with deterministic rounding fused into one pass over the weights (the
  * composite makes six; PS training runs it every step). Same values and gradients.
@@ -98,34 +92,9 @@ class PSWeight extends Function {
   static forward(ctx: Context, shift: Tensor, sign: Tensor): Tensor {
     const s = shift._flat();
     const g = sign._flat();
-    const w = allocate(shift.dtype, s.length);
-    if (g instanceof Float32Array && w instanceof Float32Array) {
-      // W's float32 bits built directly, without a branch on the (random) signs: sign(round(g))
-      // is ±1 exactly when |g| > 0.5 (magnitude bits above those of 0.5; a tie rounds to even,
-      // 0), so W = (g's sign bit | the exponent bits of 2^k) under an all-ones mask, else +0.
-      // A shift outside float32's normal exponents (the clamp keeps shifts in [−14, 0]) or a NaN
-      // takes the arithmetic path. On fc1's 1.2 M weights (ad-hoc, one thread) the loop took
-      // 17–20 ms with `roundHalfEven` (Math.round and a tie check) and 5–10 ms rounding by an add.
-      const gb = new Int32Array(g.buffer, g.byteOffset, g.length);
-      const wb = new Int32Array(w.buffer, w.byteOffset, w.length);
-      for (let i = 0; i < s.length; i++) {
-        const x = s[i]!;
-        const b = gb[i]!;
-        const mag = b & 0x7fffffff;
-        if (x > -TWO51 && x < TWO51 && mag <= 0x7f800000) {
-          // round half to even by the add's own rounding: x + 1.5·2^52 lands on an integer
-          const r = x + ROUNDER - ROUNDER;
-          if (r >= -126 && r <= 127) {
-            wb[i] = ((HALF_BITS - mag) >> 31) & ((b & 0x80000000) | ((r + 127) << 23));
-            continue;
-          }
-        }
-        const k = ste.roundHalfEven(x);
-        const p = k >= -POW2_BIAS && k <= POW2_BIAS ? POW2[k + POW2_BIAS]! : 2 ** k;
-        let sg = ((HALF_BITS - mag) >>> 31) * (1 - 2 * (b >>> 31)) + 0; // + 0: no −0
-        if (mag > 0x7f800000) sg = NaN; // NaN sign stays NaN
-        w[i] = p * sg;
-      }
+    const w = allocateUninitialized(shift.dtype, s.length); // written in full
+    if (g instanceof Float32Array && w instanceof Float32Array && s instanceof Float32Array) {
+      psWeightF32(w, s, g, s.length);
     } else {
       for (let i = 0; i < s.length; i++) {
         const p = 2 ** ste.roundHalfEven(s[i]!);
@@ -142,9 +111,9 @@ class PSWeight extends Function {
   static backward(ctx: Context, gW: Tensor) {
     const w = ctx.w as TypedArray;
     const g = gW._flat();
-    const gShift = allocate(gW.dtype, g.length);
-    if (w instanceof Float32Array) {
-      for (let i = 0; i < g.length; i++) gShift[i] = g[i]! * Math.fround(w[i]! * Math.LN2);
+    const gShift = allocateUninitialized(gW.dtype, g.length); // written in full
+    if (w instanceof Float32Array && g instanceof Float32Array && gShift instanceof Float32Array) {
+      psWeightGradF32(gShift, g, w, g.length);
     } else {
       for (let i = 0; i < g.length; i++) gShift[i] = g[i]! * (w[i]! * Math.LN2);
     }

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { powerOf2With, roundHalfEven, roundPowerOf2F32 } from '../../src/tensor/kernels/pow2.ts';
+import {
+  powerOf2With,
+  psWeightF32,
+  psWeightGradF32,
+  roundHalfEven,
+  roundPowerOf2F32,
+  signOf,
+} from '../../src/tensor/kernels/pow2.ts';
+import { getNumThreads, poolStatus, setNumThreads } from '../../src/tensor/kernels/parallel.ts';
 import { rng } from '../helpers/random.ts';
 
 const bitsOf = (a: Float32Array): Int32Array => new Int32Array(a.buffer, a.byteOffset, a.length);
@@ -64,5 +72,48 @@ describe('roundPowerOf2F32: the scalar definition bit for bit', () => {
     const got = new Float32Array(x.length);
     roundPowerOf2F32(got, x, x.length);
     expect(Array.from(got)).toEqual([1, 2, 4, -1, 4, 2]);
+  });
+});
+
+describe('PS weight kernels on shared arrays (threaded)', () => {
+  it('psWeightF32 and psWeightGradF32: the single-thread bits for 1 and 2 threads', () => {
+    const before = getNumThreads();
+    try {
+      const n = 3 * 65536 + 77; // four chunks, the last one short
+      const sf = () => new Float32Array(new SharedArrayBuffer(4 * n));
+      const s = sf();
+      const g = sf();
+      const gw = sf();
+      const specials = [-2.5, -3.5, -0.5, 0, -14, -200, NaN, -Infinity];
+      const signs = [0.5, -0.5, 0, -0, NaN, 1e-45, -Infinity, 0.50000006];
+      for (let i = 0; i < n; i++) {
+        s[i] = i < 8 ? specials[i]! : -14 * Math.abs(Math.sin(i * 12.9898));
+        g[i] = i < 8 ? signs[i]! : Math.cos(i * 4.1414);
+        gw[i] = Math.sin(i * 0.37);
+      }
+      // the definitions, element by element (W = 2^round(s)·sign(round(g)), dW/ds = W·ln 2)
+      const wRef = new Float32Array(n);
+      const gRef = new Float32Array(n);
+      for (let i = 0; i < n; i++) {
+        wRef[i] = 2 ** roundHalfEven(s[i]!) * signOf(roundHalfEven(g[i]!));
+        gRef[i] = gw[i]! * Math.fround(wRef[i]! * Math.LN2);
+      }
+      for (const threads of [1, 2]) {
+        setNumThreads(threads);
+        const w = sf().fill(NaN);
+        psWeightF32(w, s, g, n);
+        const wShared = sf();
+        wShared.set(w);
+        const gs = sf().fill(NaN);
+        psWeightGradF32(gs, gw, wShared, n);
+        for (let i = 0; i < n; i++) {
+          if (!Object.is(w[i], wRef[i])) expect.fail(`w[${i}]: ${w[i]} vs ${wRef[i]}`);
+          if (!Object.is(gs[i], gRef[i])) expect.fail(`gShift[${i}]: ${gs[i]} vs ${gRef[i]}`);
+        }
+      }
+      expect(poolStatus()).toEqual({ workers: 1, broken: false });
+    } finally {
+      setNumThreads(before);
+    }
   });
 });

@@ -1,5 +1,7 @@
 // DeepShift's power-of-two rounding, sign(x)·2^round(log2|x|) with torch.round (half to even),
-// and a float32 array kernel for its deterministic form that works on the IEEE bits.
+// and a float32 array kernel for its deterministic form that works on the IEEE bits; and the
+// DeepShift-PS weight W = 2^round(shift)·sign(round(sign)) of float32 parameters, forward and
+// backward, split across the thread pool when the arrays are shared.
 //
 // On a float32 tensor PyTorch computes every step in float32: log2|x| is rounded to float32
 // before it is rounded to an integer, so the cut-over between 2^e and 2^(e+1) lies near, not at,
@@ -11,6 +13,8 @@
 // lookup and an integer compare in place of a log2 and a power (the crude-Q net rounds its 1.2 M
 // fc1 weights before every forward). Zeros, subnormals, infinities and NaN take the scalar
 // definition.
+
+import { isSharedArray, parallelFor, registerTask, threadsFor } from './parallel.ts';
 
 /** torch.round on one value: nearest integer, ties to even (2.5 → 2, −3.5 → −4, −0.5 → −0). */
 export function roundHalfEven(x: number): number {
@@ -91,4 +95,90 @@ export function roundPowerOf2F32(y: Float32Array, x: Float32Array, n: number): v
     const hi = highBits[E]!;
     yb[i] = (hi ^ ((hi ^ lo) & below)) | (v & 0x80000000);
   }
+}
+
+// ------------------------------------------------------------------ DeepShift-PS weight
+
+const HALF_BITS = 0x3f000000; // float32 0.5
+const ROUNDER = 6755399441055744; // 1.5·2^52: x + ROUNDER − ROUNDER rounds x half to even
+const TWO51 = 2 ** 51; // … for |x| below this
+const POW2_BIAS = 160;
+/** 2^k for integer k in [−160, 160] (exact; beyond float32's range either way). */
+const POW2 = Float64Array.from({ length: 2 * POW2_BIAS + 1 }, (_, i) => 2 ** (i - POW2_BIAS));
+
+/** Elements per chunk of the threaded PS weight kernels (fixed: any thread count, same work). */
+const PS_CHUNK = 1 << 16;
+
+/**
+ * w[i] = 2^round(s[i]) · sign(round(g[i])) for i < n (rounding half to even; sign(0) = +0, NaN
+ * kept): the DeepShift-PS weight of float32 shift and sign parameters, on the IEEE bits.
+ */
+export function psWeightF32(w: Float32Array, s: Float32Array, g: Float32Array, n: number): void {
+  const chunks = Math.ceil(n / PS_CHUNK);
+  if (chunks > 1 && [w, s, g].every(isSharedArray) && threadsFor(chunks) > 1) {
+    parallelFor('ps.weight', [w, s, g, n], chunks);
+    return;
+  }
+  psWeightRange(w, s, g, 0, n);
+}
+
+registerTask('ps.weight', (a, c) => {
+  const i0 = c * PS_CHUNK;
+  psWeightRange(a[0], a[1], a[2], i0, Math.min(i0 + PS_CHUNK, a[3] as number));
+});
+
+// W's float32 bits built directly, without a branch on the (random) signs: sign(round(g)) is ±1
+// exactly when |g| > 0.5 (magnitude bits above those of 0.5; a tie rounds to even, 0), so W =
+// (g's sign bit | the exponent bits of 2^k) under an all-ones mask, else +0. A shift outside
+// float32's normal exponents or a NaN takes the arithmetic path. On fc1's 1.2 M weights (ad-hoc,
+// one thread) the loop took 17–20 ms with `roundHalfEven` (Math.round and a tie check) and
+// 5–10 ms rounding by an add.
+function psWeightRange(w: Float32Array, s: Float32Array, g: Float32Array, i0: number, i1: number) {
+  const gb = new Int32Array(g.buffer, g.byteOffset, g.length);
+  const wb = new Int32Array(w.buffer, w.byteOffset, w.length);
+  for (let i = i0; i < i1; i++) {
+    const x = s[i]!;
+    const b = gb[i]!;
+    const mag = b & 0x7fffffff;
+    if (x > -TWO51 && x < TWO51 && mag <= 0x7f800000) {
+      // round half to even by the add's own rounding: x + 1.5·2^52 lands on an integer
+      const r = x + ROUNDER - ROUNDER;
+      if (r >= -126 && r <= 127) {
+        wb[i] = ((HALF_BITS - mag) >> 31) & ((b & 0x80000000) | ((r + 127) << 23));
+        continue;
+      }
+    }
+    const k = roundHalfEven(x);
+    const p = k >= -POW2_BIAS && k <= POW2_BIAS ? POW2[k + POW2_BIAS]! : 2 ** k;
+    let sg = ((HALF_BITS - mag) >>> 31) * (1 - 2 * (b >>> 31)) + 0; // + 0: no −0
+    if (mag > 0x7f800000) sg = NaN; // NaN sign stays NaN
+    w[i] = p * sg;
+  }
+}
+
+/**
+ * gShift[i] = gW[i] · fround(W[i] · ln 2) for i < n: the shift gradient of the PS weight (dW/dshift
+ * = W·ln 2 through the rounding STE, rounded to float32 as a stored factor would be).
+ */
+export function psWeightGradF32(
+  gShift: Float32Array,
+  gW: Float32Array,
+  w: Float32Array,
+  n: number,
+) {
+  const chunks = Math.ceil(n / PS_CHUNK);
+  if (chunks > 1 && [gShift, gW, w].every(isSharedArray) && threadsFor(chunks) > 1) {
+    parallelFor('ps.grad', [gShift, gW, w, n], chunks);
+    return;
+  }
+  psGradRange(gShift, gW, w, 0, n);
+}
+
+registerTask('ps.grad', (a, c) => {
+  const i0 = c * PS_CHUNK;
+  psGradRange(a[0], a[1], a[2], i0, Math.min(i0 + PS_CHUNK, a[3] as number));
+});
+
+function psGradRange(gs: Float32Array, g: Float32Array, w: Float32Array, i0: number, i1: number) {
+  for (let i = i0; i < i1; i++) gs[i] = g[i]! * Math.fround(w[i]! * Math.LN2);
 }

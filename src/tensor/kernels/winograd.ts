@@ -397,8 +397,12 @@ export function winogradForwardImage(
 // panel the channels with a non-zero tile (forward / backward-input), per channel panel the tiles
 // with a non-zero gradient (backward-weight).
 
-/** Lists are used when they keep at most this share of the terms (else the dense GEMM). */
-const LIST_MAX = 0.75;
+/**
+ * Lists are used when they keep at most this share of the terms, else the dense GEMM: a term
+ * costs 1.07–1.15× as much through a list (its index is loaded), and a list of 80 % of the terms
+ * took 0.89–0.92× the dense time (`runs/trials/idxcost.ts`, one thread).
+ */
+const LIST_MAX = 0.85;
 
 let zeroLists = true;
 let listedBlocks = 0;

@@ -10,6 +10,7 @@ import './winograd6.ts';
 import './pool.ts';
 import './elementwise.ts';
 import './optim.ts';
+import './pow2.ts';
 
 const { ctrl, errBuf, port } = workerData as {
   ctrl: Int32Array;
