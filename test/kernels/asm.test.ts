@@ -22,6 +22,7 @@ import {
   conv2dForwardAlgorithm,
   conv2dParams,
   conv2dReluPoolForward,
+  type Conv2dOptions,
 } from '../../src/tensor/kernels/conv2d.ts';
 import { maxPool2dParams } from '../../src/tensor/kernels/pool.ts';
 import { getNumThreads, setNumThreads } from '../../src/tensor/kernels/parallel.ts';
@@ -271,6 +272,35 @@ describe('asm.js kernels give the JavaScript kernels’ bits', () => {
           const want = Float32Array.from(y1, (v) => (v > 0 || Number.isNaN(v) ? v : 0));
           expect(firstDiff(f1, want)).toBe(-1);
           expect(f1.some((v) => Number.isNaN(v))).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('F(6×6) with ReLU and max-pool in its output transform (pooled6): whole and partial tiles, two blocks, a NaN', () => {
+    setNumThreads(1);
+    for (const [xs, ws, o] of [
+      [[3, 32, 26, 26], [64, 32, 3, 3], {}], // the MNIST net's conv2: 24×24 → 12×12, one copy
+      [[2, 16, 23, 23], [17, 16, 3, 3], { padding: 1 }], // partial last tiles, 11×11 pooled
+      [[1, 8, 54, 54], [10, 8, 3, 3], { padding: 1 }], // 81 tiles: two blocks
+    ] as [number[], number[], Conv2dOptions][]) {
+      const r = rng(xs[2]!);
+      const p = conv2dParams(xs, ws, o);
+      expect(conv2dForwardAlgorithm(p, true)).toBe('winograd6');
+      const x = randomArray(Float32Array, xs, r);
+      const w = randomArray(Float32Array, ws, r);
+      const pool = maxPool2dParams([p.n, p.cOut, p.outH, p.outW], 2, 2, 0, 1, false);
+      for (const nan of [false, true]) {
+        if (nan) x[7] = NaN; // image 0 only: its blocks take the JavaScript path
+        for (const b of [randomArray(Float32Array, ws[0]!, r), null]) {
+          const [f1, f2] = onOff(() => {
+            const y = new Float32Array(p.n * p.cOut * pool.outH * pool.outW).fill(12345);
+            conv2dReluPoolForward(y, x, w, b, p, pool);
+            return y;
+          });
+          expect(firstDiff(f1, f2)).toBe(-1);
+          expect(f1.some((v) => v === 12345)).toBe(false);
+          expect(f1.some((v) => Number.isNaN(v))).toBe(nan);
         }
       }
     }

@@ -60,6 +60,52 @@ export interface AsmKernels {
     perA: number,
   ): void;
   /**
+   * winograd6.ts's input transform (inputTile8: Bᵀ d B, the same sums in the same order) of the
+   * tiles t < tb (tile t0 + t of a grid tw wide, top-left (6ty − padH, 6tx − padW)) that lie
+   * inside the ki planes F32[x + c·h·w …] (h × w), to H[v + ξ·vStep + ((t >> 2)·ki + c)·4 +
+   * (t & 3)]; tiles reaching outside are left to the caller. H[s …] (64 doubles) is scratch.
+   * Offsets of F32 count 4-byte elements, of H 8-byte.
+   */
+  input8(
+    x: number,
+    ki: number,
+    h: number,
+    w: number,
+    tb: number,
+    t0: number,
+    tw: number,
+    padH: number,
+    padW: number,
+    v: number,
+    vStep: number,
+    s: number,
+  ): void;
+  /**
+   * winograd6.ts's pooled output transform for `nO` output channels × `tb` tiles of a block: for
+   * each, Y = Aᵀ M A + H[bias + o] (6×6, M = H[m + o·TB + t + ξ·mStep], ξ = 8 row + column, the
+   * sums in pooledTransform's order), stored as float32, then the 2×2 windows of max(ReLU(·))
+   * as reluMaxBits gives them: tile t is tile t0 + t of a grid tw wide, its windows those inside
+   * the pH × pW pooled plane, their bits written to I32[out + o·pH·pW + row·pW + column]. A
+   * window holding a NaN is not computed; the return value is 1 if there was one (the caller
+   * then takes the JavaScript path), else 0. H[s …] (48 doubles) and F32[ot …] (36) are scratch.
+   * Offsets of F32 / I32 count 4-byte elements, of H 8-byte.
+   */
+  pooled6(
+    nO: number,
+    tb: number,
+    m: number,
+    mStep: number,
+    TB: number,
+    bias: number,
+    out: number,
+    s: number,
+    ot: number,
+    t0: number,
+    tw: number,
+    pH: number,
+    pW: number,
+  ): number;
+  /**
    * As `panels` with 3×4 tiles (winograd6.ts's layout): the tile C[c + 3i·ldc + 4j …] =
    * Σ_p A_i[3p + r]·B_j[4p + s] (r < 3, s < 4); stores only.
    */
@@ -259,6 +305,136 @@ function panelsIdx(mp, np, a, aStep, b, bStep, c, ldc, acc, lst, lStep, cnt, per
   }
 }
 
+function input8(x, ki, h, w, tb, t0, tw, padH, padW, v, vStep, s) {
+  x = x | 0; ki = ki | 0; h = h | 0; w = w | 0; tb = tb | 0; t0 = t0 | 0; tw = tw | 0;
+  padH = padH | 0; padW = padW | 0; v = v | 0; vStep = vStep | 0; s = s | 0;
+  var c = 0, t = 0, tt = 0, ty = 0, tx = 0, r0 = 0, c0 = 0, src = 0, j = 0, i = 0, q = 0;
+  var dst = 0, st = 0, row = 0;
+  var d0 = 0.0, d1 = 0.0, d2 = 0.0, d3 = 0.0, d4 = 0.0, d5 = 0.0, d6 = 0.0, d7 = 0.0;
+  var e = 0.0, f = 0.0;
+  st = vStep << 3;
+  row = w << 2;
+  for (t = 0; (t | 0) < (tb | 0); t = (t + 1) | 0) {
+    tt = (t0 + t) | 0;
+    ty = ((tt >>> 0) / (tw >>> 0)) | 0;
+    tx = (tt - imul(ty, tw)) | 0;
+    r0 = (imul(ty, 6) - padH) | 0;
+    c0 = (imul(tx, 6) - padW) | 0;
+    if ((r0 | 0) < 0) continue;
+    if ((c0 | 0) < 0) continue;
+    if (((r0 + 8) | 0) > (h | 0)) continue;
+    if (((c0 + 8) | 0) > (w | 0)) continue;
+    for (c = 0; (c | 0) < (ki | 0); c = (c + 1) | 0) {
+      src = (x + imul(c, imul(h, w)) + imul(r0, w) + c0) << 2;
+      // columns: Bᵀ over the 8 rows of column j, to scratch row-major (8k + j)
+      for (j = 0; (j | 0) < 8; j = (j + 1) | 0) {
+        q = (src + (j << 2)) | 0;
+        d0 = +F32[q >> 2]; q = (q + row) | 0; d1 = +F32[q >> 2]; q = (q + row) | 0;
+        d2 = +F32[q >> 2]; q = (q + row) | 0; d3 = +F32[q >> 2]; q = (q + row) | 0;
+        d4 = +F32[q >> 2]; q = (q + row) | 0; d5 = +F32[q >> 2]; q = (q + row) | 0;
+        d6 = +F32[q >> 2]; q = (q + row) | 0; d7 = +F32[q >> 2];
+        q = (s + j) << 3;
+        H[q >> 3] = d0 - d6 + 5.25 * (d4 - d2);
+        H[(q + 448) >> 3] = d7 - d1 + 5.25 * (d3 - d5);
+        e = d2 + d6 - 4.25 * d4; f = d1 + d5 - 4.25 * d3;
+        H[(q + 64) >> 3] = e + f; H[(q + 128) >> 3] = e - f;
+        e = d6 + 0.25 * d2 - 1.25 * d4; f = 0.5 * d1 - 2.5 * d3 + 2.0 * d5;
+        H[(q + 192) >> 3] = e + f; H[(q + 256) >> 3] = e - f;
+        e = d6 + 4.0 * d2 - 5.0 * d4; f = 2.0 * d1 - 2.5 * d3 + 0.5 * d5;
+        H[(q + 320) >> 3] = e + f; H[(q + 384) >> 3] = e - f;
+      }
+      // rows: Bᵀ over row i of the scratch, to ξ = 8i + k
+      dst = (v + ((imul(t >> 2, ki) + c) << 2) + (t & 3)) | 0;
+      for (i = 0; (i | 0) < 8; i = (i + 1) | 0) {
+        q = (s + (i << 3)) << 3;
+        d0 = +H[q >> 3]; d1 = +H[(q + 8) >> 3]; d2 = +H[(q + 16) >> 3]; d3 = +H[(q + 24) >> 3];
+        d4 = +H[(q + 32) >> 3]; d5 = +H[(q + 40) >> 3]; d6 = +H[(q + 48) >> 3]; d7 = +H[(q + 56) >> 3];
+        q = (dst + imul(i << 3, vStep)) << 3;
+        H[q >> 3] = d0 - d6 + 5.25 * (d4 - d2);
+        H[(q + imul(st, 7)) >> 3] = d7 - d1 + 5.25 * (d3 - d5);
+        e = d2 + d6 - 4.25 * d4; f = d1 + d5 - 4.25 * d3;
+        H[(q + st) >> 3] = e + f; H[(q + (st << 1)) >> 3] = e - f;
+        e = d6 + 0.25 * d2 - 1.25 * d4; f = 0.5 * d1 - 2.5 * d3 + 2.0 * d5;
+        H[(q + imul(st, 3)) >> 3] = e + f; H[(q + (st << 2)) >> 3] = e - f;
+        e = d6 + 4.0 * d2 - 5.0 * d4; f = 2.0 * d1 - 2.5 * d3 + 0.5 * d5;
+        H[(q + imul(st, 5)) >> 3] = e + f; H[(q + imul(st, 6)) >> 3] = e - f;
+      }
+    }
+  }
+}
+
+function pooled6(nO, tb, m, mStep, TB, bias, out, s, ot, t0, tw, pH, pW) {
+  nO = nO | 0; tb = tb | 0; m = m | 0; mStep = mStep | 0; TB = TB | 0; bias = bias | 0;
+  out = out | 0; s = s | 0; ot = ot | 0; t0 = t0 | 0; tw = tw | 0; pH = pH | 0; pW = pW | 0;
+  var o = 0, t = 0, j = 0, i = 0, q = 0, r = 0, st = 0, k = 0, w = 0, pr = 0, pc = 0, base = 0;
+  var tt = 0, ty = 0, tx = 0, prs = 0, pcs = 0;
+  var ba = 0, bb = 0, bc = 0, bd = 0, nan = 0, ra = 0, rb = 0, rc = 0, rd = 0, d8 = 0, mx = 0;
+  var m0 = 0.0, m1 = 0.0, m2 = 0.0, m3 = 0.0, m4 = 0.0, m5 = 0.0, m6 = 0.0, m7 = 0.0;
+  var a = 0.0, d = 0.0, c = 0.0, e = 0.0, f = 0.0, g = 0.0, bv = 0.0;
+  st = mStep << 3;
+  for (o = 0; (o | 0) < (nO | 0); o = (o + 1) | 0) {
+    bv = +H[(bias + o) << 3 >> 3];
+    for (t = 0; (t | 0) < (tb | 0); t = (t + 1) | 0) {
+      // S = Aᵀ M (6×8), column j from M's ξ = 8k + j, k = 0 … 7
+      for (j = 0; (j | 0) < 8; j = (j + 1) | 0) {
+        q = (m + imul(o, TB) + t + imul(j, mStep)) << 3;
+        d8 = st << 3;
+        m0 = +H[q >> 3]; m1 = +H[(q + d8) >> 3]; m2 = +H[(q + (d8 << 1)) >> 3];
+        m3 = +H[(q + imul(d8, 3)) >> 3]; m4 = +H[(q + (d8 << 2)) >> 3];
+        m5 = +H[(q + imul(d8, 5)) >> 3]; m6 = +H[(q + imul(d8, 6)) >> 3];
+        m7 = +H[(q + imul(d8, 7)) >> 3];
+        a = m1 + m2; d = m1 - m2; c = m3 + m4; e = m3 - m4; f = m5 + m6; g = m5 - m6;
+        r = (s + j) << 3;
+        H[r >> 3] = m0 + a + c + f;
+        H[(r + 64) >> 3] = d + 2.0 * e + 0.5 * g;
+        H[(r + 128) >> 3] = a + 4.0 * c + 0.25 * f;
+        H[(r + 192) >> 3] = d + 8.0 * e + 0.125 * g;
+        H[(r + 256) >> 3] = a + 16.0 * c + 0.0625 * f;
+        H[(r + 320) >> 3] = d + 32.0 * e + 0.03125 * g + m7;
+      }
+      // Y = S A (+ bias), row by row, stored as float32
+      for (i = 0; (i | 0) < 6; i = (i + 1) | 0) {
+        r = (s + (i << 3)) << 3;
+        m1 = +H[(r + 8) >> 3]; m2 = +H[(r + 16) >> 3]; m3 = +H[(r + 24) >> 3];
+        m4 = +H[(r + 32) >> 3]; m5 = +H[(r + 40) >> 3]; m6 = +H[(r + 48) >> 3];
+        a = m1 + m2; d = m1 - m2; c = m3 + m4; e = m3 - m4; f = m5 + m6; g = m5 - m6;
+        q = (ot + imul(i, 6)) << 2;
+        F32[q >> 2] = +H[r >> 3] + a + c + f + bv;
+        F32[(q + 4) >> 2] = d + 2.0 * e + 0.5 * g + bv;
+        F32[(q + 8) >> 2] = a + 4.0 * c + 0.25 * f + bv;
+        F32[(q + 12) >> 2] = d + 8.0 * e + 0.125 * g + bv;
+        F32[(q + 16) >> 2] = a + 16.0 * c + 0.0625 * f + bv;
+        F32[(q + 20) >> 2] = d + 32.0 * e + 0.03125 * g + +H[(r + 56) >> 3] + bv;
+      }
+      // the windows inside the pooled plane: max of ReLU on the bits (pool.ts reluMaxBits)
+      tt = (t0 + t) | 0;
+      ty = ((tt >>> 0) / (tw >>> 0)) | 0;
+      tx = (tt - imul(ty, tw)) | 0;
+      prs = (pH - imul(ty, 3)) | 0;
+      if ((prs | 0) > 3) prs = 3;
+      pcs = (pW - imul(tx, 3)) | 0;
+      if ((pcs | 0) > 3) pcs = 3;
+      for (pr = 0; (pr | 0) < (prs | 0); pr = (pr + 1) | 0) {
+        base = (out + imul(o, imul(pH, pW)) + imul(imul(ty, 3) + pr | 0, pW) + imul(tx, 3)) << 2;
+        for (pc = 0; (pc | 0) < (pcs | 0); pc = (pc + 1) | 0) {
+          k = (ot + imul(pr, 12) + (pc << 1)) << 2;
+          ba = I32[k >> 2] | 0; bb = I32[(k + 4) >> 2] | 0;
+          bc = I32[(k + 24) >> 2] | 0; bd = I32[(k + 28) >> 2] | 0;
+          nan = (0x7f800000 - (ba & 0x7fffffff)) | (0x7f800000 - (bb & 0x7fffffff)) |
+            (0x7f800000 - (bc & 0x7fffffff)) | (0x7f800000 - (bd & 0x7fffffff));
+          if ((nan | 0) < 0) return 1;
+          ra = ba & ~(ba >> 31); rb = bb & ~(bb >> 31); rc = bc & ~(bc >> 31); rd = bd & ~(bd >> 31);
+          w = (ra - rb) | 0; mx = (ra - (w & (w >> 31))) | 0;
+          w = (mx - rc) | 0; mx = (mx - (w & (w >> 31))) | 0;
+          w = (mx - rd) | 0; mx = (mx - (w & (w >> 31))) | 0;
+          I32[(base + (pc << 2)) >> 2] = mx;
+        }
+      }
+    }
+  }
+  return 0;
+}
+
 function panels34(kc, mp, np, a, aStep, b, bStep, c, ldc) {
   kc = kc | 0; mp = mp | 0; np = np | 0; a = a | 0; aStep = aStep | 0; b = b | 0;
   bStep = bStep | 0; c = c | 0; ldc = ldc | 0;
@@ -450,6 +626,8 @@ return {
   gradColumns8: gradColumns8,
   panels: panels,
   panelsIdx: panelsIdx,
+  pooled6: pooled6,
+  input8: input8,
   panels34: panels34,
   gatherNonZeros: gatherNonZeros,
   sparseRows8: sparseRows8,

@@ -38,7 +38,7 @@ import {
   threadsFor,
 } from './parallel.ts';
 import { reluMaxBits } from './pool.ts';
-import { StampedScratch, stamp } from './asm.ts';
+import { StampedScratch, asmOn, stamp, type AsmHeap } from './asm.ts';
 import type { WinogradParams } from './winograd.ts';
 
 const MR = 3;
@@ -240,21 +240,41 @@ export function winograd6ForwardImage(
   const vStep = TB * ki + 8;
   const mStep = Math.min(OB, moP) * TB + 8; // one ξ of M (padded like V's)
   // V and M in scratch (with asm.js: in the heap after U, at vOff and mOff)
-  const { hp, V, M, vOff, mOff } = heap.take(u, XI * uStep, XI * vStep, XI * mStep);
+  // with asm.js and a pool, the pooled transform's scratch after M: bias (OB), S (48), the
+  // float32 tile (18 doubles), the pooled planes of OB channels (int32)
+  const pScratch = pool !== null ? OB + 48 + 18 + Math.ceil((OB * pool.outH * pool.outW) / 2) : 0;
   const hw = h * w;
+  // with asm.js and a float32 input, the image's planes after that, and the input transform's
+  // scratch (64 doubles)
+  const inAsm = asmOn && inputOn && x instanceof Float32Array;
+  const xScratch = inAsm ? 64 + Math.ceil((ki * hw) / 2) : 0;
+  const { hp, V, M, vOff, mOff, lOff } = heap.take(
+    u,
+    XI * uStep,
+    XI * vStep,
+    XI * mStep,
+    pScratch + xScratch,
+  );
   const xImg = img * ki * hw;
+  const sIn = lOff + pScratch; // the input transform's scratch (doubles), then the image (float32)
+  const xIn = 2 * (sIn + 64);
+  if (hp && inAsm) hp.f32.set((x as Float32Array).subarray(xImg, xImg + ki * hw), xIn);
   for (let t0 = 0; t0 < T; t0 += TB) {
     const tb = Math.min(TB, T - t0);
     const tbP = ceilTo(tb, NR);
-    // input transform: V[ξ][t/4][c][t%4]
+    // input transform: V[ξ][t/4][c][t%4] (with asm.js, of the tiles inside the image)
+    if (hp && inAsm) hp.k.input8(xIn, ki, h, w, tb, t0, tw, padH, padW, vOff, vStep, sIn);
     for (let c = 0; c < ki; c++) {
       const xo = xImg + c * hw;
       for (let t = 0; t < tb; t++) {
         const tt = t0 + t;
         const ty = Math.floor(tt / tw);
         const tx = tt - ty * tw;
+        const r0 = 6 * ty - padH;
+        const c0 = 6 * tx - padW;
+        if (hp && inAsm && r0 >= 0 && c0 >= 0 && r0 + 8 <= h && c0 + 8 <= w) continue;
         const off = (Math.floor(t / NR) * ki + c) * NR + (t % NR);
-        inputTile8(x, xo, h, w, 6 * ty - padH, 6 * tx - padW, V, off, vStep);
+        inputTile8(x, xo, h, w, r0, c0, V, off, vStep);
       }
       for (let t = tb; t < tbP; t++) {
         const off = (Math.floor(t / NR) * ki + c) * NR + (t % NR);
@@ -281,9 +301,84 @@ export function winograd6ForwardImage(
       }
       const o1 = Math.min(obEnd, mo);
       if (pool === null) outputTransform(y, M, b, mStep, TB, tb, t0, tw, yImg, p, ob, o1);
-      else pooledTransform(y as Float32Array, M, b, mStep, TB, tb, t0, tw, yImg, pool, ob, o1);
+      else if (!(
+        hp &&
+        pooledOn &&
+        pooledAsm(hp, y as Float32Array, mOff, lOff, b, mStep, TB, tb, t0, tw, yImg, pool, ob, o1)
+      ))
+        pooledTransform(y as Float32Array, M, b, mStep, TB, tb, t0, tw, yImg, pool, ob, o1);
     }
   }
+}
+
+let pooledOn = true;
+let inputOn = true;
+
+/**
+ * Turn the asm.js input and pooled output transforms off or on in this thread (benchmarks
+ * compare them; the GEMMs stay with `setAsm`).
+ */
+export function setTransformsAsm(on: boolean): void {
+  pooledOn = on;
+  inputOn = on;
+}
+
+/**
+ * pooledTransform in asm.js (asm.ts pooled6: the same sums in the same order, the same window
+ * code on the bits), M in the heap at mOff, scratch at sOff. Returns false, having stored
+ * nothing, when a window holds a NaN: the JavaScript path then does the block.
+ */
+function pooledAsm(
+  hp: AsmHeap,
+  y: Float32Array,
+  mOff: number,
+  sOff: number,
+  b: FloatArray | null,
+  mStep: number,
+  TB: number,
+  tb: number,
+  t0: number,
+  tw: number,
+  yImg: number,
+  pool: Winograd6Pool,
+  o0: number,
+  o1: number,
+): boolean {
+  const nO = o1 - o0;
+  const H = hp.f64;
+  for (let o = 0; o < nO; o++) H[sOff + o] = b === null ? 0 : b[o0 + o]!;
+  const sS = sOff + OB;
+  const ot = 2 * (sS + 48); // float32 elements
+  const out = ot + 36; // int32 elements
+  const pH = pool.outH;
+  const pW = pool.outW;
+  const plane = pH * pW;
+  if (hp.k.pooled6(nO, tb, mOff, mStep, TB, sOff, out, sS, ot, t0, tw, pH, pW) !== 0) return false;
+  const bits = hp.i32;
+  const yb = new Int32Array(y.buffer, y.byteOffset, y.length);
+  const T = Math.ceil((2 * pH) / 6) * tw; // tiles with pooled windows (pH ≤ outH/2)
+  if (t0 === 0 && tb >= T) {
+    // every window of these channels came from this block: one copy
+    yb.set(bits.subarray(out, out + nO * plane), yImg + o0 * plane);
+    return true;
+  }
+  // else only this block's windows (the others are stale)
+  for (let o = 0; o < nO; o++) {
+    const yo = yImg + (o0 + o) * plane;
+    const src = out + o * plane;
+    for (let t = 0; t < tb; t++) {
+      const tt = t0 + t;
+      const ty = Math.floor(tt / tw);
+      const tx = tt - ty * tw;
+      const prs = Math.min(3, pH - 3 * ty);
+      const pcs = Math.min(3, pW - 3 * tx);
+      for (let pr = 0; pr < prs; pr++) {
+        const k = (3 * ty + pr) * pW + 3 * tx;
+        for (let pc = 0; pc < pcs; pc++) yb[yo + k + pc] = bits[src + k + pc]!;
+      }
+    }
+  }
+  return true;
 }
 
 const cols8 = new Float64Array(48); // S = Aᵀ M, 6×8
