@@ -60,31 +60,6 @@ export interface AsmKernels {
     perA: number,
   ): void;
   /**
-   * winograd.ts's F(4×4) input transform (inputTile6: Bᵀ d B, the same sums in the same order) of
-   * the tiles t < tb (tile t0 + t of a grid tw wide, top-left (4ty − padH, 4tx − padW)) that lie
-   * inside the ki planes F32[x + c·h·w …] (h × w), to H[v + ξ·vStep + ((t/3)·ki + c)·3 + t%3],
-   * and I32[fl + t·ki + c] = 1 if the tile has a non-zero value, else 0; with `skip`, a tile of
-   * zeros is stored as +0 without the arithmetic (setZeroTileSkip). Tiles reaching outside are
-   * left to the caller. H[s …] (36 doubles) is scratch. Offsets of F32 / I32 count 4-byte
-   * elements, of H 8-byte.
-   */
-  input6(
-    x: number,
-    ki: number,
-    h: number,
-    w: number,
-    tb: number,
-    t0: number,
-    tw: number,
-    padH: number,
-    padW: number,
-    v: number,
-    vStep: number,
-    s: number,
-    fl: number,
-    skip: number,
-  ): void;
-  /**
    * winograd6.ts's input transform (inputTile8: Bᵀ d B, the same sums in the same order) of the
    * tiles t < tb (tile t0 + t of a grid tw wide, top-left (6ty − padH, 6tx − padW)) that lie
    * inside the ki planes F32[x + c·h·w …] (h × w), to H[v + ξ·vStep + ((t >> 2)·ki + c)·4 +
@@ -326,72 +301,6 @@ function panelsIdx(mp, np, a, aStep, b, bStep, c, ldc, acc, lst, lStep, cnt, per
       H[ci >> 3] = c20; H[(ci + 8) >> 3] = c21; H[(ci + 16) >> 3] = c22;
       ci = (ci + row) | 0;
       H[ci >> 3] = c30; H[(ci + 8) >> 3] = c31; H[(ci + 16) >> 3] = c32;
-    }
-  }
-}
-
-function input6(x, ki, h, w, tb, t0, tw, padH, padW, v, vStep, s, fl, skip) {
-  x = x | 0; ki = ki | 0; h = h | 0; w = w | 0; tb = tb | 0; t0 = t0 | 0; tw = tw | 0;
-  padH = padH | 0; padW = padW | 0; v = v | 0; vStep = vStep | 0; s = s | 0; fl = fl | 0;
-  skip = skip | 0;
-  var c = 0, t = 0, tt = 0, ty = 0, tx = 0, r0 = 0, c0 = 0, src = 0, j = 0, i = 0, q = 0;
-  var dst = 0, st = 0, row = 0, nz = 0, t3 = 0, k = 0;
-  var d0 = 0.0, d1 = 0.0, d2 = 0.0, d3 = 0.0, d4 = 0.0, d5 = 0.0;
-  var p = 0.0, pq = 0.0, r = 0.0, u = 0.0;
-  st = vStep << 3;
-  row = w << 2;
-  for (t = 0; (t | 0) < (tb | 0); t = (t + 1) | 0) {
-    tt = (t0 + t) | 0;
-    ty = ((tt >>> 0) / (tw >>> 0)) | 0;
-    tx = (tt - imul(ty, tw)) | 0;
-    r0 = (imul(ty, 4) - padH) | 0;
-    c0 = (imul(tx, 4) - padW) | 0;
-    if ((r0 | 0) < 0) continue;
-    if ((c0 | 0) < 0) continue;
-    if (((r0 + 6) | 0) > (h | 0)) continue;
-    if (((c0 + 6) | 0) > (w | 0)) continue;
-    t3 = ((t >>> 0) / 3) | 0;
-    for (c = 0; (c | 0) < (ki | 0); c = (c + 1) | 0) {
-      src = (x + imul(c, imul(h, w)) + imul(r0, w) + c0) << 2;
-      dst = (v + imul(imul(t3, ki) + c | 0, 3) + (t - imul(t3, 3) | 0)) | 0;
-      // any non-zero (a NaN counts: NaN != 0)
-      nz = 0;
-      for (i = 0; (i | 0) < 6; i = (i + 1) | 0) {
-        q = (src + imul(i, row)) | 0;
-        for (j = 0; (j | 0) < 6; j = (j + 1) | 0) {
-          if (+F32[(q + (j << 2)) >> 2] != 0.0) nz = 1;
-        }
-      }
-      I32[(fl + imul(t, ki) + c) << 2 >> 2] = nz;
-      if ((nz | 0) == 0) if (skip) {
-        for (k = 0; (k | 0) < 36; k = (k + 1) | 0) H[(dst + imul(k, vStep)) << 3 >> 3] = 0.0;
-        continue;
-      }
-      // columns: Bᵀ over the 6 rows of column j, to scratch (6k + j)
-      for (j = 0; (j | 0) < 6; j = (j + 1) | 0) {
-        q = (src + (j << 2)) | 0;
-        d0 = +F32[q >> 2]; q = (q + row) | 0; d1 = +F32[q >> 2]; q = (q + row) | 0;
-        d2 = +F32[q >> 2]; q = (q + row) | 0; d3 = +F32[q >> 2]; q = (q + row) | 0;
-        d4 = +F32[q >> 2]; q = (q + row) | 0; d5 = +F32[q >> 2];
-        p = d4 - 4.0 * d2; pq = d3 - 4.0 * d1; r = d4 - d2; u = 2.0 * (d3 - d1);
-        q = (s + j) << 3;
-        H[q >> 3] = 4.0 * d0 - 5.0 * d2 + d4;
-        H[(q + 48) >> 3] = p + pq; H[(q + 96) >> 3] = p - pq;
-        H[(q + 144) >> 3] = r + u; H[(q + 192) >> 3] = r - u;
-        H[(q + 240) >> 3] = 4.0 * d1 - 5.0 * d3 + d5;
-      }
-      // rows: Bᵀ over row i of the scratch, to ξ = 6i + k
-      for (i = 0; (i | 0) < 6; i = (i + 1) | 0) {
-        q = (s + imul(i, 6)) << 3;
-        d0 = +H[q >> 3]; d1 = +H[(q + 8) >> 3]; d2 = +H[(q + 16) >> 3];
-        d3 = +H[(q + 24) >> 3]; d4 = +H[(q + 32) >> 3]; d5 = +H[(q + 40) >> 3];
-        p = d4 - 4.0 * d2; pq = d3 - 4.0 * d1; r = d4 - d2; u = 2.0 * (d3 - d1);
-        q = (dst + imul(imul(i, 6), vStep)) << 3;
-        H[q >> 3] = 4.0 * d0 - 5.0 * d2 + d4;
-        H[(q + st) >> 3] = p + pq; H[(q + (st << 1)) >> 3] = p - pq;
-        H[(q + imul(st, 3)) >> 3] = r + u; H[(q + (st << 2)) >> 3] = r - u;
-        H[(q + imul(st, 5)) >> 3] = 4.0 * d1 - 5.0 * d3 + d5;
-      }
     }
   }
 }
@@ -719,7 +628,6 @@ return {
   panelsIdx: panelsIdx,
   pooled6: pooled6,
   input8: input8,
-  input6: input6,
   panels34: panels34,
   gatherNonZeros: gatherNonZeros,
   sparseRows8: sparseRows8,

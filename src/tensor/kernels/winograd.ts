@@ -311,49 +311,30 @@ export function winogradForwardImage(
   // with skipZeros: per tile panel, the channels whose tiles are not all zero (int32 lists after
   // M in the heap: TB/3 lists of ki, then their lengths)
   const lists = listsOn(p) ? (TB / NR) * (ki + 1) : 0;
-  const hw = h * w;
-  // with asm.js and a float32 input, the input transform's scratch (36 doubles), its non-zero
-  // flags (ki·TB int32) and the image's planes (float32) after the lists
-  const inAsm = asmOn && inputAsmOn && x instanceof Float32Array;
-  const xScratch = inAsm ? 36 + Math.ceil((ki * TB + ki * hw) / 2) : 0;
   // V and M in scratch (with asm.js: in the heap after U, at vOff and mOff)
   const { hp, V, M, vOff, mOff, lOff } = fwdHeap.take(
     u,
     XI * uStep,
     XI * vStep,
     XI * mStep,
-    Math.ceil(lists / 2) + xScratch,
+    Math.ceil(lists / 2),
   );
+  const hw = h * w;
   const P = outH * outW;
   const xImg = img * ki * hw;
   const nzt = lists > 0 ? nzFlags(ki * TB) : null; // nzt[t·ki + c]: tile t of channel c ≠ 0
-  const sIn = lOff + Math.ceil(lists / 2); // doubles
-  const flIn = 2 * (sIn + 36); // int32
-  const xIn = flIn + ki * TB; // float32
-  if (hp && inAsm) hp.f32.set((x as Float32Array).subarray(xImg, xImg + ki * hw), xIn);
   for (let t0 = 0; t0 < T; t0 += TB) {
     const tb = Math.min(TB, T - t0);
     const tbP = ceilTo(tb, NR);
-    // input transform: V[ξ][t/3][c][t%3] (with asm.js, of the tiles inside the image)
-    const asmIn = hp !== null && inAsm;
-    if (asmIn) {
-      // prettier-ignore
-      hp.k.input6(xIn, ki, h, w, tb, t0, tw, padH, padW, vOff, vStep, sIn, flIn, skipZeroTiles ? 1 : 0);
-    }
+    // input transform: V[ξ][t/3][c][t%3]
     for (let c = 0; c < ki; c++) {
       const xo = xImg + c * hw;
       for (let t = 0; t < tb; t++) {
         const tt = t0 + t;
         const ty = Math.floor(tt / tw);
         const tx = tt - ty * tw;
-        const r0 = 4 * ty - padH;
-        const c0 = 4 * tx - padW;
-        if (asmIn && r0 >= 0 && c0 >= 0 && r0 + 6 <= h && c0 + 6 <= w) {
-          if (nzt) nzt[t * ki + c] = hp.i32[flIn + t * ki + c]!;
-          continue;
-        }
         const off = (Math.floor(t / NR) * ki + c) * NR + (t % NR);
-        const nz = inputTile6(x, xo, h, w, r0, c0, V, off, vStep);
+        const nz = inputTile6(x, xo, h, w, 4 * ty - padH, 4 * tx - padW, V, off, vStep);
         if (nzt) nzt[t * ki + c] = nz ? 1 : 0;
       }
       for (let t = tb; t < tbP; t++) {
@@ -424,12 +405,6 @@ export function winogradForwardImage(
 const LIST_MAX = 0.85;
 
 let zeroLists = true;
-let inputAsmOn = true;
-
-/** Turn the asm.js input transform of the forward off or on in this thread (benchmarks). */
-export function setInputAsm(on: boolean): void {
-  inputAsmOn = on;
-}
 let listedBlocks = 0;
 
 /** Tile blocks whose GEMMs ran over lists in this thread so far (tests check the path ran). */
