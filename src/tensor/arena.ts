@@ -1,6 +1,6 @@
 /**
  * Buffer reuse for a computation that runs again and again with the same shapes (evaluation:
- * the same forward on every test slice). Inside `arena.run(fn)`, every tensor buffer of at
+ * the same forward on every test slice; training: the same step on every batch). Inside `arena.run(fn)`, every tensor buffer of at
  * least MIN_BYTES that `allocate` hands out comes from the arena: the k-th allocation of this
  * run reuses the k-th buffer of the previous run when it is large enough. The buffers are
  * zero-filled like fresh ones (except for `allocateUninitialized`, whose kernel writes every
@@ -13,7 +13,10 @@
  * The contract: a tensor created inside `run` is valid only until the next `run` of the same
  * arena: reduce what you need to plain numbers (or copy it out) before `run` returns, and a
  * module run inside must not keep a tensor of its forward for a later call (none here does).
- * `evaluate` is the user: it sums the losses and counts the correct predictions inside each run.
+ * The users: `evaluate` sums the losses and counts the correct predictions inside each run, and
+ * the trainer's `trainStep` returns the loss as a number and sets the gradients (made inside the
+ * run) to null before the run ends. Gradients kept across runs (zeroGrad with setToNone false)
+ * would be overwritten by the next run: do not do that inside an arena.
  */
 
 /** Allocations smaller than this are left to the garbage collector. */

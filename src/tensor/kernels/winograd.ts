@@ -220,7 +220,6 @@ function inputTile6(
       return false;
     }
   } else {
-    nz = false;
     for (let i = 0; i < 6; i++) {
       const r = r0 + i;
       const inRow = r >= 0 && r < h;

@@ -19,7 +19,9 @@
 //   M  [64][OB][TB]                 GEMM result for OB output channels, then their output transform
 // (each ξ plane of V and M padded by one cache line; see vStep). As in winograd.ts, a U buffer from
 // `winograd6WeightScratch` ends in a stamp, and with the asm.js micro-kernels each thread works in
-// its asm.js heap ([U | V | M]), copying U once per stamp.
+// its asm.js heap ([U | V | M | scratch]), copying U once per stamp; there the input transform
+// (asm.ts input8, on a copy of the image) and the pooled output transform (pooled6) run in
+// asm.js too, with the same arithmetic as inputTile8 and pooledTransform below.
 //
 // With `pool` (a float32 2×2 / stride 2 max-pool of the convolution's ReLU), each 6×6 output tile
 // is stored to a float32 scratch tile and its nine 2×2 windows go through pool.ts's reluMaxBits:
