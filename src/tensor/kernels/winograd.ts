@@ -398,7 +398,7 @@ export function winogradForwardImage(
 
 /**
  * Lists are used when they keep at most this share of the terms, else the dense GEMM: a term
- * costs 1.07–1.15× as much through a list (its index is loaded), and a list of 80 % of the terms
+ * costs 1.07–1.23× as much through a list (its index is loaded), and a list of 80 % of the terms
  * took 0.89–0.92× the dense time (`runs/trials/idxcost.ts`, one thread).
  */
 const LIST_MAX = 0.85;
