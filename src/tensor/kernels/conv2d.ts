@@ -29,12 +29,12 @@ import { AsmScratch, asmOn } from './asm.ts';
 import { isK2S2, maxPool2dForwardPlanes, reluMaxPool2dK2S2, type MaxPool2dParams } from './pool.ts';
 import {
   finishOutput,
-  isSharedArray,
   parallelFor,
   registerTask,
   sharedF64,
   sharedInput,
   sharedOutput,
+  threadedOnShared,
   threadsFor,
 } from './parallel.ts';
 import {
@@ -798,7 +798,7 @@ export function conv2dBackwardBias(gb: FloatArray, gy: FloatArray, p: Conv2dPara
   const { n, cOut, outH, outW } = p;
   // one chunk per output channel, each summed in the same order on any thread; threaded only when
   // gy is already in shared memory (a BufferArena's) and large enough to pay
-  if (isSharedArray(gy) && n * cOut * outH * outW >= BIAS_MIN && threadsFor(cOut) > 1) {
+  if (n * cOut * outH * outW >= BIAS_MIN && threadedOnShared(cOut, gy)) {
     const out = sharedOutput('conv2d.gb', gb, cOut);
     parallelFor('conv2d.bias', [out, gy, p], cOut);
     finishOutput(gb, out);

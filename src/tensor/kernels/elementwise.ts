@@ -1,7 +1,7 @@
 // ReLU and dropout on flat arrays of `len` elements (any shape, contiguous). Outputs may alias inputs.
 
 import type { FloatArray } from './types.ts';
-import { isSharedArray, parallelFor, registerTask, threadsFor } from './parallel.ts';
+import { parallelFor, registerTask, threadedOnShared } from './parallel.ts';
 
 // ReLU's `x <= 0` is a coin flip on real activations, and a mispredicted branch per element made
 // the plain loops ~6× slower than memory speed (17 ms vs 2.7 ms on conv2's 2.4 M outputs). For
@@ -21,7 +21,7 @@ export function reluForward(y: FloatArray, x: FloatArray, len: number): void {
   // threaded only on arrays already in shared memory (a BufferArena's: evaluation, and training
   // steps in trainer.ts's trainStep): a copy to shared memory costs more than the second thread
   // saves on a memory-bound loop
-  if (chunks > 1 && allShared(x, y) && threadsFor(chunks) > 1) {
+  if (threadedOnShared(chunks, x, y)) {
     parallelFor('relu.forward', [y, x, len], chunks);
     return;
   }
@@ -61,7 +61,7 @@ function reluForwardBits(y: Int32Array, x: Int32Array, len: number): void {
  */
 export function reluBackward(gx: FloatArray, gy: FloatArray, x: FloatArray, len: number): void {
   const chunks = Math.ceil(len / RELU_CHUNK);
-  if (chunks > 1 && allShared(gx, gy, x) && threadsFor(chunks) > 1) {
+  if (threadedOnShared(chunks, gx, gy, x)) {
     parallelFor('relu.backward', [gx, gy, x, len], chunks);
     return;
   }
@@ -86,8 +86,6 @@ function reluBackwardRange(gx: FloatArray, gy: FloatArray, x: FloatArray, i0: nu
   }
   for (let i = i0; i < i1; i++) gx[i] = x[i]! <= 0 ? 0 : gy[i]!;
 }
-
-const allShared = (...as: ArrayBufferView[]): boolean => as.every(isSharedArray);
 
 function reluBackwardBits(gx: Int32Array, gy: Int32Array, x: Int32Array, len: number): void {
   for (let i = 0; i < len; i++) {
@@ -135,7 +133,7 @@ export function dropout2dApply(
 ): void {
   const per = Math.max(1, Math.ceil(RELU_CHUNK / planeSize)); // planes per chunk
   const chunks = Math.ceil(planes / per);
-  if (chunks > 1 && allShared(y, x) && threadsFor(chunks) > 1) {
+  if (threadedOnShared(chunks, y, x)) {
     parallelFor('dropout2d', [y, x, mask, scale, planes, planeSize, per], chunks);
     return;
   }

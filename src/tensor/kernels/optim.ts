@@ -3,11 +3,10 @@
 // update reads and writes that element only, so the split changes no bit.
 
 import {
-  isSharedArray,
   parallelFor,
   registerTask,
   sharedInput,
-  threadsFor,
+  threadedOnShared,
   type TaskArgs,
 } from './parallel.ts';
 
@@ -42,13 +41,7 @@ export function adadeltaUpdate(
   h: AdadeltaStep,
 ): void {
   const chunks = Math.ceil(n / CHUNK);
-  if (
-    chunks > 1 &&
-    isSharedArray(x) &&
-    isSharedArray(sq) &&
-    isSharedArray(acc) &&
-    threadsFor(chunks) > 1
-  ) {
+  if (threadedOnShared(chunks, x, sq, acc)) {
     const gs = sharedInput('adadelta.g', g, n) as Buf;
     parallelFor('adadelta', [x, gs, sq, acc, n, h], chunks);
     return;

@@ -271,6 +271,17 @@ export function finishOutput(out: FloatArray, buf: FloatArray): void {
  */
 export const SHARED_MIN = 4096;
 
+/**
+ * Whether a kernel split into `nChunks` fixed chunks goes to the pool: more than one chunk, more
+ * than one thread to run them, and every array already in shared memory (null: nothing to pass).
+ * For the memory-bound loops that ask, copying an operand into shared scratch would cost what
+ * the second thread saves; their arrays are shared inside a BufferArena (evaluation, training
+ * steps) and when they are parameters or optimizer state.
+ */
+export function threadedOnShared(nChunks: number, ...arrays: (ArrayBufferView | null)[]): boolean {
+  return nChunks > 1 && arrays.every((a) => a === null || isShared(a)) && threadsFor(nChunks) > 1;
+}
+
 /** `a` itself if shared (or small), else a shared copy — saves each worker a postMessage copy. */
 export function sharedInput(slot: string, a: FloatArray, n: number): FloatArray {
   if (isShared(a) || n < SHARED_MIN) return a;

@@ -13,7 +13,7 @@
 // dW=2) gives -inf and index -1, which the backward skips; PyTorch leaves an unspecified index there.
 
 import type { FloatArray } from './types.ts';
-import { isSharedArray, parallelFor, registerTask, threadsFor } from './parallel.ts';
+import { parallelFor, registerTask, threadedOnShared } from './parallel.ts';
 
 type Pair = number | readonly [number, number];
 
@@ -388,10 +388,6 @@ registerTask('pool.backward', (a, c) => {
   backwardPlanes(a[0], a[1], a[2] as Int32Array, p, p0, Math.min(p0 + POOL_CHUNK, p.n * p.c));
 });
 
-/** Whether every array is in shared memory (null counts as shared: nothing to pass). */
-const allShared = (...as: (ArrayBufferView | null)[]): boolean =>
-  as.every((a) => a === null || isSharedArray(a));
-
 /**
  * y[n,c,oh,ow] = max over the window; argmax = flat ih*W+iw of the chosen element in its plane,
  * or null when no backward follows (inference). Same result as {@link maxPool2dForwardNaive};
@@ -407,7 +403,7 @@ export function maxPool2dForward(
   const chunks = Math.ceil(planes / POOL_CHUNK);
   // threaded only on arrays already in shared memory (a BufferArena's: evaluation, and training
   // steps in trainer.ts's trainStep): copying them there would cost what the second thread saves
-  if (allShared(x, y, argmax) && threadsFor(chunks) > 1) {
+  if (threadedOnShared(chunks, x, y, argmax)) {
     parallelFor('pool.forward', [y, x, p, argmax], chunks);
     return;
   }
@@ -428,7 +424,7 @@ export function maxPool2dBackward(
   const planes = p.n * p.c;
   const chunks = Math.ceil(planes / POOL_CHUNK);
   // planes are independent: split across threads, each plane summed in the same order
-  if (allShared(gx, gy, argmax) && threadsFor(chunks) > 1) {
+  if (threadedOnShared(chunks, gx, gy, argmax)) {
     parallelFor('pool.backward', [gx, gy, argmax, p], chunks);
     return;
   }

@@ -14,7 +14,7 @@
 // fc1 weights before every forward). Zeros, subnormals, infinities and NaN take the scalar
 // definition.
 
-import { isSharedArray, parallelFor, registerTask, threadsFor } from './parallel.ts';
+import { parallelFor, registerTask, threadedOnShared } from './parallel.ts';
 
 /** torch.round on one value: nearest integer, ties to even (2.5 → 2, −3.5 → −4, −0.5 → −0). */
 export function roundHalfEven(x: number): number {
@@ -115,7 +115,7 @@ const PS_CHUNK = 1 << 16;
  */
 export function psWeightF32(w: Float32Array, s: Float32Array, g: Float32Array, n: number): void {
   const chunks = Math.ceil(n / PS_CHUNK);
-  if (chunks > 1 && [w, s, g].every(isSharedArray) && threadsFor(chunks) > 1) {
+  if (threadedOnShared(chunks, w, s, g)) {
     parallelFor('ps.weight', [w, s, g, n], chunks);
     return;
   }
@@ -167,7 +167,7 @@ export function psWeightGradF32(
   n: number,
 ) {
   const chunks = Math.ceil(n / PS_CHUNK);
-  if (chunks > 1 && [gShift, gW, w].every(isSharedArray) && threadsFor(chunks) > 1) {
+  if (threadedOnShared(chunks, gShift, gW, w)) {
     parallelFor('ps.grad', [gShift, gW, w, n], chunks);
     return;
   }
