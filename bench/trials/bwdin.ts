@@ -1,53 +1,44 @@
-// conv2 backward-input alone on the trained net's gradient: zero shortcuts (lists) on/off, alternating.
-import { BaselineNet } from '../../src/models/baseline.ts';
-import * as F from '../../src/nn/functional.ts';
+// conv2's backward-input and backward-weight on the trained net's output gradient (97 % zeros),
+// one switch on / off, alternating (TH threads; the switches are per thread, so TH=1 for them):
+//   SWITCH=skip (default)  the zero-tile shortcuts: transforms stored as +0 and the GEMMs' lists
+//   SWITCH=lists           the GEMMs' lists of non-zero tiles alone
+//   SWITCH=sparse          the opt-in scatter kernels (on) against Winograd (off)
+// skip and lists must keep every bit (checked); sparse changes the last bits.
 import { setNumThreads } from '../../src/tensor/kernels/parallel.ts';
-import { firstBatch, withWeights } from '../../bench/train-step.ts';
 import {
   conv2dBackwardInput,
   conv2dBackwardWeight,
-  conv2dParams,
+  setConvSparseBackward,
 } from '../../src/tensor/kernels/conv2d.ts';
-import { setZeroTileSkip } from '../../src/tensor/kernels/winograd.ts';
-import { manualSeed } from '../../src/index.ts';
+import { setZeroTileLists, setZeroTileSkip } from '../../src/tensor/kernels/winograd.ts';
+import { alternateMs, conv2Grad } from './conv2-grad.ts';
+
 setNumThreads(Number(process.env.TH ?? 1));
-const { model } = withWeights('baseline', () => new BaselineNet());
-const net = model as BaselineNet;
-const b = await firstBatch();
-manualSeed(0);
-net.train();
-const a1 = F.relu(net.conv1.forward(b.x)).detach();
-const a2 = net.conv2.forward(a1);
-a2.retainGrad();
-let h = F.relu(a2);
-h = F.maxPool2d(h, 2);
-h = net.dropout1.forward(h);
-h = F.flatten(h, 1);
-h = net.fc1.forward(h);
-h = F.relu(h);
-h = net.dropout2.forward(h);
-h = net.fc2.forward(h);
-F.nllLoss(F.logSoftmax(h, 1), b.y).backward();
-const gy = a2.grad!._flat() as Float32Array;
-const x = a1._flat() as Float32Array;
-const w = net.conv2.weight._flat() as Float32Array;
-const p = conv2dParams([64, 32, 26, 26], [64, 32, 3, 3], {});
-const gx = new Float32Array(x.length),
-  gw = new Float32Array(w.length);
-for (const [name, f] of [
-  ['bwd-input', () => conv2dBackwardInput(gx, gy, w, p)],
-  ['bwd-weight', () => conv2dBackwardWeight(gw, gy, x, p)],
+const which = process.env.SWITCH ?? 'skip';
+const set = { skip: setZeroTileSkip, lists: setZeroTileLists, sparse: setConvSparseBackward }[
+  which
+];
+if (set === undefined) throw new Error(`bwdin: SWITCH must be skip, lists or sparse, got ${which}`);
+const { x, w, gy, p } = await conv2Grad();
+let z = 0;
+for (const v of gy) z += +(v === 0);
+console.log(`gy zeros ${(z / gy.length).toFixed(3)}; switch: ${which}`);
+const gx = new Float32Array(x.length);
+const gw = new Float32Array(w.length);
+for (const [name, out, run] of [
+  ['bwd-input', gx, () => conv2dBackwardInput(gx, gy, w, p)],
+  ['bwd-weight', gw, () => conv2dBackwardWeight(gw, gy, x, p)],
 ] as const) {
-  const T: Record<string, number[]> = { on: [], off: [] };
-  for (let rep = 0; rep < 10; rep++)
-    for (const on of rep % 2 ? [false, true] : [true, false]) {
-      setZeroTileSkip(on);
-      const t0 = performance.now();
-      f();
-      T[on ? 'on' : 'off']!.push(performance.now() - t0);
-    }
-  const med = (a: number[]) => [...a].sort((p, q) => p - q)[a.length >> 1]!;
+  let ref: Float32Array | null = null;
+  const check = () => {
+    if (which === 'sparse') return;
+    if (ref === null) ref = out.slice();
+    else
+      for (let i = 0; i < out.length; i++) if (!Object.is(out[i], ref[i])) throw new Error('bits');
+  };
+  const t = alternateMs(set, run, 10, check);
   console.log(
-    `${name}: on ${med(T.on!).toFixed(1)} ms, off ${med(T.off!).toFixed(1)} ms, ratio ${(med(T.on!) / med(T.off!)).toFixed(3)}`,
+    `${name}: on ${t.on.toFixed(1)} ms, off ${t.off.toFixed(1)} ms, ratio ${(t.on / t.off).toFixed(3)}`,
   );
 }
+setConvSparseBackward(false);

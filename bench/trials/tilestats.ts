@@ -1,28 +1,7 @@
 // Fraction of conv2's output-gradient tiles that are all zero (trained baseline, first batch).
-import { BaselineNet } from '../../src/models/baseline.ts';
-import * as F from '../../src/nn/functional.ts';
-import { setNumThreads } from '../../src/tensor/kernels/parallel.ts';
-import { firstBatch, withWeights } from '../../bench/train-step.ts';
-import { manualSeed } from '../../src/index.ts';
-setNumThreads(1);
-const { model } = withWeights(process.env.FRESH ? 'none' : 'baseline', () => new BaselineNet());
-const net = model as BaselineNet;
-const b = await firstBatch();
-manualSeed(0);
-net.train();
-const a1 = F.relu(net.conv1.forward(b.x)).detach();
-const a2 = net.conv2.forward(a1);
-a2.retainGrad();
-let h = F.relu(a2);
-h = F.maxPool2d(h, 2);
-h = net.dropout1.forward(h);
-h = F.flatten(h, 1);
-h = net.fc1.forward(h);
-h = F.relu(h);
-h = net.dropout2.forward(h);
-h = net.fc2.forward(h);
-F.nllLoss(F.logSoftmax(h, 1), b.y).backward();
-const gy = a2.grad!._flat() as Float32Array;
+import { conv2Grad } from './conv2-grad.ts';
+// FRESH=1: the initial weights instead of the trained ones
+const { gy } = await conv2Grad(process.env.FRESH !== undefined);
 const N = 64,
   C = 64,
   H = 24;
