@@ -7,8 +7,17 @@ import {
   conv2dForward,
   conv2dForwardAlgorithm,
   conv2dForwardNaive,
+  conv2dParams,
+  conv2dReluPoolForward,
 } from '../../src/tensor/kernels/conv2d.ts';
-import { winograd6Cheaper, winograd6ForwardImage } from '../../src/tensor/kernels/winograd6.ts';
+import {
+  setUniformTileReuse,
+  uniformTileReuses,
+  winograd6Cheaper,
+  winograd6ForwardImage,
+  winograd6Weights,
+} from '../../src/tensor/kernels/winograd6.ts';
+import { maxPool2dParams } from '../../src/tensor/kernels/pool.ts';
 import {
   setZeroTileLists,
   setZeroTileSkip,
@@ -336,4 +345,138 @@ describe('thread pool: results are bit-identical for 1 and 2 threads', () => {
       expect(gw1).toBeAllClose(gwRef, vsNaive(1e-4, 1e-5));
     });
   }
+});
+
+describe('Winograd F(6×6): uniform tiles reuse a kept tile’s outputs, same bits', () => {
+  // one thread unless said: the switch and the counter are per thread
+  const before = getNumThreads();
+  beforeAll(() => setNumThreads(1));
+  afterAll(() => {
+    setUniformTileReuse(true);
+    setAsm(true);
+    setNumThreads(before);
+  });
+  // 7 images [8, 26, 26] (16 tiles each): every channel a background value (two of them +0, as
+  // ReLU leaves them) except each listed tile's 4×4 middle (which no other tile's window reaches),
+  // random in one channel; so a tile is uniform when it is not listed and none of the changes
+  // below reaches its window
+  const ki = 8;
+  const mo = 10;
+  const uniformTiles = [
+    [0, 5, 10], // the first image with one: its first becomes the kept tile, nothing reused
+    [...Array(16).keys()], // all 16 reused: no tile computed
+    [3], // 15 tiles computed: a last panel of three (panel33)
+    [0, 15], // 14: a last panel of two (panel32)
+    [1, 2, 7], // 13: a last panel of one (panel32)
+    [6, 15], // tile 6's window: −0 in channel 0 (background +0): only tile 15 reused
+    [12], // tile 12's window: channel 3 one ulp off the background: nothing reused
+  ];
+  const expectedReuses = 0 + 16 + 1 + 2 + 3 + 1 + 0;
+  const inputs = () => {
+    const r = rng(1501);
+    const bg = Float32Array.from({ length: ki }, (_, c) => (c % 4 === 1 ? 0 : r() + 0.1));
+    const x = new Float32Array(uniformTiles.length * ki * 676);
+    uniformTiles.forEach((tiles, i) => {
+      for (let c = 0; c < ki; c++) x.fill(bg[c]!, (i * ki + c) * 676, (i * ki + c + 1) * 676);
+      const window = (tt: number, c: number, v: (old: number) => number, from = 0, size = 8) => {
+        const [ty, tx] = [Math.floor(tt / 4), tt % 4];
+        for (let a = from; a < from + size; a++) {
+          for (let b = from; b < from + size; b++) {
+            const k = (i * ki + c) * 676 + (6 * ty + a) * 26 + 6 * tx + b;
+            x[k] = v(x[k]!);
+          }
+        }
+      };
+      for (let tt = 0; tt < 16; tt++) if (!tiles.includes(tt)) window(tt, tt % ki, () => r(), 2, 4);
+      if (i === 5) window(6, 1, () => -0);
+      if (i === 6) window(12, 3, (v) => v * (1 + 2 ** -20));
+    });
+    const w = randomArray(Float32Array, [mo, ki, 3, 3], r) as Float32Array;
+    const b = randomArray(Float32Array, mo, r) as Float32Array;
+    return { x, w, b, p: conv2dParams([uniformTiles.length, ki, 26, 26], [mo, ki, 3, 3], {}) };
+  };
+  const { x, w, b, p } = inputs();
+  const pool = maxPool2dParams([p.n, mo, 24, 24], 2, 2, 0, 1, false);
+  const forward = (reuse: boolean, pooled: boolean, bias: Float32Array | null) => {
+    setUniformTileReuse(reuse);
+    const y = new Float32Array(p.n * mo * (pooled ? 144 : 576)).fill(NaN);
+    if (pooled) conv2dReluPoolForward(y, x, w, bias, p, pool);
+    else conv2dForward(y, x, w, bias, p, true);
+    return y;
+  };
+  const sameBits = (a: Float32Array, b: Float32Array) => {
+    expect(a.some(Number.isNaN)).toBe(false); // every output written
+    const i = a.findIndex((v, k) => !Object.is(v, b[k]));
+    if (i >= 0) expect.fail(`element ${i}: ${a[i]} vs ${b[i]}`);
+  };
+
+  it('conv2d forward and conv2d + ReLU + max-pool, asm.js and JavaScript, with and without bias: reuse on and off agree bit for bit; the counted reuses', () => {
+    expect(conv2dForwardAlgorithm(p, true)).toBe('winograd6');
+    for (const asm of [true, false]) {
+      setAsm(asm);
+      for (const pooled of [true, false]) {
+        for (const bias of [b, null]) {
+          const n0 = uniformTileReuses();
+          const on = forward(true, pooled, bias);
+          expect(uniformTileReuses() - n0).toBe(expectedReuses);
+          sameBits(on, forward(false, pooled, bias));
+        }
+      }
+    }
+  });
+
+  it('two threads give one thread’s bits', () => {
+    setAsm(true);
+    const one = forward(true, true, b);
+    setNumThreads(2);
+    try {
+      sameBits(forward(true, true, b), one);
+    } finally {
+      setNumThreads(1);
+    }
+  });
+
+  it('a kept tile is not reused under another bias, other weights or a NaN background', () => {
+    setAsm(true);
+    setUniformTileReuse(true);
+    const u = new Float64Array(64 * 12 * ki + 1); // mo = 10 rounds up to 12, plus the stamp
+    const wp = { n: p.n, ki, h: 26, w: 26, mo, padH: 0, padW: 0, outH: 24, outW: 24 };
+    const pl = { outH: 12, outW: 12 };
+    const image = (bias: Float32Array, xs = x) => {
+      const y = new Float32Array(mo * 144);
+      winograd6ForwardImage(y, xs, u, bias, wp, 1, 0, pl); // image 1: all 16 tiles uniform
+      return y;
+    };
+    const fresh = (bias: Float32Array, xs = x) => {
+      setUniformTileReuse(false);
+      try {
+        return image(bias, xs);
+      } finally {
+        setUniformTileReuse(true);
+      }
+    };
+    winograd6Weights(u, w, mo, ki);
+    image(b); // keeps tile 0
+    const n0 = uniformTileReuses();
+    sameBits(image(b), fresh(b));
+    expect(uniformTileReuses() - n0).toBe(16);
+    // the same U stamp, another bias
+    const b2 = b.map((v) => v + 0.5);
+    sameBits(image(b2), fresh(b2));
+    // other weights, transformed into the same buffer (a new stamp)
+    winograd6Weights(
+      u,
+      w.map((v) => -v),
+      mo,
+      ki,
+    );
+    sameBits(image(b2), fresh(b2));
+    // a NaN background (identical bits in every window) is never kept
+    const xn = x.slice();
+    xn.fill(NaN, (1 * ki + 2) * 676, (1 * ki + 3) * 676);
+    const n1 = uniformTileReuses();
+    image(b2, xn);
+    image(b2, xn);
+    expect(uniformTileReuses() - n1).toBe(0);
+  });
 });

@@ -61,7 +61,7 @@ export interface AsmKernels {
   ): void;
   /**
    * winograd6.ts's input transform (inputTile8: Bᵀ d B, the same sums in the same order) of the
-   * tiles t < tb (tile t0 + t of a grid tw wide, top-left (6ty − padH, 6tx − padW)) that lie
+   * tiles t < tb (tile I32[map + t] of a grid tw wide, top-left (6ty − padH, 6tx − padW)) that lie
    * inside the ki planes F32[x + c·h·w …] (h × w), to H[v + ξ·vStep + ((t >> 2)·ki + c)·4 +
    * (t & 3)]; tiles reaching outside are left to the caller. H[s …] (64 doubles) is scratch.
    * Offsets of F32 count 4-byte elements, of H 8-byte.
@@ -72,7 +72,7 @@ export interface AsmKernels {
     h: number,
     w: number,
     tb: number,
-    t0: number,
+    map: number,
     tw: number,
     padH: number,
     padW: number,
@@ -84,7 +84,7 @@ export interface AsmKernels {
    * winograd6.ts's pooled output transform for `nO` output channels × `tb` tiles of a block: for
    * each, Y = Aᵀ M A + H[bias + o] (6×6, M = H[m + o·TB + t + ξ·mStep], ξ = 8 row + column, the
    * sums in pooledTransform's order), stored as float32, then the 2×2 windows of max(ReLU(·))
-   * as reluMaxBits gives them: tile t is tile t0 + t of a grid tw wide, its windows those inside
+   * as reluMaxBits gives them: tile t is tile I32[map + t] of a grid tw wide, its windows those inside
    * the pH × pW pooled plane, their bits written to I32[out + o·pH·pW + row·pW + column]. A
    * window holding a NaN is not computed; the return value is 1 if there was one (the caller
    * then takes the JavaScript path), else 0. H[s …] (48 doubles) and F32[ot …] (36) are scratch.
@@ -100,11 +100,35 @@ export interface AsmKernels {
     out: number,
     s: number,
     ot: number,
-    t0: number,
+    map: number,
     tw: number,
     pH: number,
     pW: number,
   ): number;
+  /**
+   * `panels34`'s first two columns of one tile panel (B at b, 4 wide): C[c + 3i·ldc + s] =
+   * Σ_p A_i[3p + r]·B[4p + s] (r < 3, s < 2), the same sums; for a block whose last panel holds
+   * one or two tiles (a skipped column costs as much as a computed one).
+   */
+  panel32(
+    kc: number,
+    mp: number,
+    a: number,
+    aStep: number,
+    b: number,
+    c: number,
+    ldc: number,
+  ): void;
+  /** As `panel32` with the first three columns (a last panel of three tiles). */
+  panel33(
+    kc: number,
+    mp: number,
+    a: number,
+    aStep: number,
+    b: number,
+    c: number,
+    ldc: number,
+  ): void;
   /**
    * As `panels` with 3×4 tiles (winograd6.ts's layout): the tile C[c + 3i·ldc + 4j …] =
    * Σ_p A_i[3p + r]·B_j[4p + s] (r < 3, s < 4); stores only.
@@ -305,8 +329,8 @@ function panelsIdx(mp, np, a, aStep, b, bStep, c, ldc, acc, lst, lStep, cnt, per
   }
 }
 
-function input8(x, ki, h, w, tb, t0, tw, padH, padW, v, vStep, s) {
-  x = x | 0; ki = ki | 0; h = h | 0; w = w | 0; tb = tb | 0; t0 = t0 | 0; tw = tw | 0;
+function input8(x, ki, h, w, tb, map, tw, padH, padW, v, vStep, s) {
+  x = x | 0; ki = ki | 0; h = h | 0; w = w | 0; tb = tb | 0; map = map | 0; tw = tw | 0;
   padH = padH | 0; padW = padW | 0; v = v | 0; vStep = vStep | 0; s = s | 0;
   var c = 0, t = 0, tt = 0, ty = 0, tx = 0, r0 = 0, c0 = 0, src = 0, j = 0, i = 0, q = 0;
   var dst = 0, st = 0, row = 0;
@@ -315,7 +339,7 @@ function input8(x, ki, h, w, tb, t0, tw, padH, padW, v, vStep, s) {
   st = vStep << 3;
   row = w << 2;
   for (t = 0; (t | 0) < (tb | 0); t = (t + 1) | 0) {
-    tt = (t0 + t) | 0;
+    tt = I32[(map + t) << 2 >> 2] | 0;
     ty = ((tt >>> 0) / (tw >>> 0)) | 0;
     tx = (tt - imul(ty, tw)) | 0;
     r0 = (imul(ty, 6) - padH) | 0;
@@ -363,9 +387,9 @@ function input8(x, ki, h, w, tb, t0, tw, padH, padW, v, vStep, s) {
   }
 }
 
-function pooled6(nO, tb, m, mStep, TB, bias, out, s, ot, t0, tw, pH, pW) {
+function pooled6(nO, tb, m, mStep, TB, bias, out, s, ot, map, tw, pH, pW) {
   nO = nO | 0; tb = tb | 0; m = m | 0; mStep = mStep | 0; TB = TB | 0; bias = bias | 0;
-  out = out | 0; s = s | 0; ot = ot | 0; t0 = t0 | 0; tw = tw | 0; pH = pH | 0; pW = pW | 0;
+  out = out | 0; s = s | 0; ot = ot | 0; map = map | 0; tw = tw | 0; pH = pH | 0; pW = pW | 0;
   var o = 0, t = 0, j = 0, i = 0, q = 0, r = 0, st = 0, k = 0, w = 0, pr = 0, pc = 0, base = 0;
   var tt = 0, ty = 0, tx = 0, prs = 0, pcs = 0;
   var ba = 0, bb = 0, bc = 0, bd = 0, nan = 0, ra = 0, rb = 0, rc = 0, rd = 0, d8 = 0, mx = 0;
@@ -407,7 +431,7 @@ function pooled6(nO, tb, m, mStep, TB, bias, out, s, ot, t0, tw, pH, pW) {
         F32[(q + 20) >> 2] = d + 32.0 * e + 0.03125 * g + +H[(r + 56) >> 3] + bv;
       }
       // the windows inside the pooled plane: max of ReLU on the bits (pool.ts reluMaxBits)
-      tt = (t0 + t) | 0;
+      tt = I32[(map + t) << 2 >> 2] | 0;
       ty = ((tt >>> 0) / (tw >>> 0)) | 0;
       tx = (tt - imul(ty, tw)) | 0;
       prs = (pH - imul(ty, 3)) | 0;
@@ -465,6 +489,64 @@ function panels34(kc, mp, np, a, aStep, b, bStep, c, ldc) {
       ci = (ci + row) | 0;
       H[ci >> 3] = c20; H[(ci + 8) >> 3] = c21; H[(ci + 16) >> 3] = c22; H[(ci + 24) >> 3] = c23;
     }
+  }
+}
+
+function panel33(kc, mp, a, aStep, b, c, ldc) {
+  kc = kc | 0; mp = mp | 0; a = a | 0; aStep = aStep | 0; b = b | 0; c = c | 0; ldc = ldc | 0;
+  var i = 0, p = 0, ai = 0, bi = 0, ci = 0, row = 0;
+  var c00 = 0.0, c01 = 0.0, c02 = 0.0, c10 = 0.0, c11 = 0.0, c12 = 0.0;
+  var c20 = 0.0, c21 = 0.0, c22 = 0.0;
+  var a0 = 0.0, a1 = 0.0, a2 = 0.0, b0 = 0.0, b1 = 0.0, b2 = 0.0;
+  row = ldc << 3;
+  for (i = 0; (i | 0) < (mp | 0); i = (i + 1) | 0) {
+    ai = (a + imul(i, aStep)) << 3;
+    bi = b << 3;
+    c00 = 0.0; c01 = 0.0; c02 = 0.0; c10 = 0.0; c11 = 0.0; c12 = 0.0;
+    c20 = 0.0; c21 = 0.0; c22 = 0.0;
+    for (p = 0; (p | 0) < (kc | 0); p = (p + 1) | 0) {
+      a0 = +H[ai >> 3]; a1 = +H[(ai + 8) >> 3]; a2 = +H[(ai + 16) >> 3];
+      b0 = +H[bi >> 3]; b1 = +H[(bi + 8) >> 3]; b2 = +H[(bi + 16) >> 3];
+      c00 = c00 + a0 * b0; c01 = c01 + a0 * b1; c02 = c02 + a0 * b2;
+      c10 = c10 + a1 * b0; c11 = c11 + a1 * b1; c12 = c12 + a1 * b2;
+      c20 = c20 + a2 * b0; c21 = c21 + a2 * b1; c22 = c22 + a2 * b2;
+      ai = (ai + 24) | 0;
+      bi = (bi + 32) | 0;
+    }
+    ci = (c + imul(imul(i, 3), ldc)) << 3;
+    H[ci >> 3] = c00; H[(ci + 8) >> 3] = c01; H[(ci + 16) >> 3] = c02;
+    ci = (ci + row) | 0;
+    H[ci >> 3] = c10; H[(ci + 8) >> 3] = c11; H[(ci + 16) >> 3] = c12;
+    ci = (ci + row) | 0;
+    H[ci >> 3] = c20; H[(ci + 8) >> 3] = c21; H[(ci + 16) >> 3] = c22;
+  }
+}
+
+function panel32(kc, mp, a, aStep, b, c, ldc) {
+  kc = kc | 0; mp = mp | 0; a = a | 0; aStep = aStep | 0; b = b | 0; c = c | 0; ldc = ldc | 0;
+  var i = 0, p = 0, ai = 0, bi = 0, ci = 0, row = 0;
+  var c00 = 0.0, c01 = 0.0, c10 = 0.0, c11 = 0.0, c20 = 0.0, c21 = 0.0;
+  var a0 = 0.0, a1 = 0.0, a2 = 0.0, b0 = 0.0, b1 = 0.0;
+  row = ldc << 3;
+  for (i = 0; (i | 0) < (mp | 0); i = (i + 1) | 0) {
+    ai = (a + imul(i, aStep)) << 3;
+    bi = b << 3;
+    c00 = 0.0; c01 = 0.0; c10 = 0.0; c11 = 0.0; c20 = 0.0; c21 = 0.0;
+    for (p = 0; (p | 0) < (kc | 0); p = (p + 1) | 0) {
+      a0 = +H[ai >> 3]; a1 = +H[(ai + 8) >> 3]; a2 = +H[(ai + 16) >> 3];
+      b0 = +H[bi >> 3]; b1 = +H[(bi + 8) >> 3];
+      c00 = c00 + a0 * b0; c01 = c01 + a0 * b1;
+      c10 = c10 + a1 * b0; c11 = c11 + a1 * b1;
+      c20 = c20 + a2 * b0; c21 = c21 + a2 * b1;
+      ai = (ai + 24) | 0;
+      bi = (bi + 32) | 0;
+    }
+    ci = (c + imul(imul(i, 3), ldc)) << 3;
+    H[ci >> 3] = c00; H[(ci + 8) >> 3] = c01;
+    ci = (ci + row) | 0;
+    H[ci >> 3] = c10; H[(ci + 8) >> 3] = c11;
+    ci = (ci + row) | 0;
+    H[ci >> 3] = c20; H[(ci + 8) >> 3] = c21;
   }
 }
 
@@ -627,6 +709,8 @@ return {
   panels: panels,
   panelsIdx: panelsIdx,
   pooled6: pooled6,
+  panel32: panel32,
+  panel33: panel33,
   input8: input8,
   panels34: panels34,
   gatherNonZeros: gatherNonZeros,

@@ -250,26 +250,59 @@ export function winograd6ForwardImage(
   // scratch (64 doubles)
   const inAsm = asmOn && inputOn && x instanceof Float32Array;
   const xScratch = inAsm ? 64 + Math.ceil((ki * hw) / 2) : 0;
+  // the tiles this call computes, in order, then those whose outputs it reuses (see `uniform`)
+  const tiles = tileList(2 * T);
+  let nCalc = 0;
+  let nReused = 0;
+  let seed = -1;
+  const reuse =
+    reuseOn &&
+    x instanceof Float32Array &&
+    y instanceof Float32Array &&
+    (b === null || b instanceof Float32Array) &&
+    uniform.prepare(u, XI * uStep, b, pool, ki, mo);
+  const xb = reuse ? new Int32Array(x.buffer, x.byteOffset, x.length) : null;
+  const xImg = img * ki * hw;
+  for (let tt = 0; tt < T; tt++) {
+    if (xb !== null && interiorTile(tt, tw, p, pool) && uniform.window(xb, xImg, p, tt, tw)) {
+      if (uniform.valid && uniform.same()) {
+        tiles[T + nReused++] = tt;
+        continue;
+      }
+      if (!uniform.valid && seed < 0) {
+        seed = tt;
+        uniform.keep();
+      }
+    }
+    tiles[nCalc++] = tt;
+  }
+  // the heap after M: the pooled transform's scratch, the tile list (int32), the input
+  // transform's scratch and the image (float32)
+  const mapDoubles = Math.ceil(T / 2);
   const { hp, V, M, vOff, mOff, lOff } = heap.take(
     u,
     XI * uStep,
     XI * vStep,
     XI * mStep,
-    pScratch + xScratch,
+    pScratch + mapDoubles + xScratch,
   );
-  const xImg = img * ki * hw;
-  const sIn = lOff + pScratch; // the input transform's scratch (doubles), then the image (float32)
+  const map = 2 * (lOff + pScratch); // int32 index of the tile list in the heap
+  const sIn = lOff + pScratch + mapDoubles; // the input transform's scratch (doubles)
   const xIn = 2 * (sIn + 64);
+  if (hp) hp.i32.set(tiles.subarray(0, nCalc), map);
   if (hp && inAsm) hp.f32.set((x as Float32Array).subarray(xImg, xImg + ki * hw), xIn);
-  for (let t0 = 0; t0 < T; t0 += TB) {
-    const tb = Math.min(TB, T - t0);
+  for (let t0 = 0; t0 < nCalc; t0 += TB) {
+    const tb = Math.min(TB, nCalc - t0);
     const tbP = ceilTo(tb, NR);
+    // a last panel of one to three tiles goes through a narrower kernel (asm.js panel32, panel33)
+    const rest = tb % NR;
+    const npFull = tb >> 2;
     // input transform: V[ξ][t/4][c][t%4] (with asm.js, of the tiles inside the image)
-    if (hp && inAsm) hp.k.input8(xIn, ki, h, w, tb, t0, tw, padH, padW, vOff, vStep, sIn);
+    if (hp && inAsm) hp.k.input8(xIn, ki, h, w, tb, map + t0, tw, padH, padW, vOff, vStep, sIn);
     for (let c = 0; c < ki; c++) {
       const xo = xImg + c * hw;
       for (let t = 0; t < tb; t++) {
-        const tt = t0 + t;
+        const tt = tiles[t0 + t]!;
         const ty = Math.floor(tt / tw);
         const tx = tt - ty * tw;
         const r0 = 6 * ty - padH;
@@ -289,9 +322,14 @@ export function winograd6ForwardImage(
       const obEnd = Math.min(ob + OB, moP);
       for (let xi = 0; xi < XI; xi++) {
         if (hp) {
-          // prettier-ignore
-          hp.k.panels34(ki, (obEnd - ob) / MR, tbP / NR, xi * uStep + ob * ki, MR * ki,
-            vOff + xi * vStep, NR * ki, mOff + xi * mStep, TB);
+          const mp = (obEnd - ob) / MR;
+          const ua = xi * uStep + ob * ki;
+          const vb = vOff + xi * vStep;
+          const mc = mOff + xi * mStep;
+          hp.k.panels34(ki, mp, npFull, ua, MR * ki, vb, NR * ki, mc, TB);
+          const vr = vb + npFull * NR * ki;
+          if (rest === 3) hp.k.panel33(ki, mp, ua, MR * ki, vr, mc + npFull * NR, TB);
+          else if (rest > 0) hp.k.panel32(ki, mp, ua, MR * ki, vr, mc + npFull * NR, TB);
           continue;
         }
         for (let tp = 0; tp < tbP; tp += NR) {
@@ -302,15 +340,211 @@ export function winograd6ForwardImage(
         }
       }
       const o1 = Math.min(obEnd, mo);
-      if (pool === null) outputTransform(y, M, b, mStep, TB, tb, t0, tw, yImg, p, ob, o1);
+      // prettier-ignore
+      if (pool === null) outputTransform(y, M, b, mStep, TB, tb, tiles, t0, tw, yImg, p, ob, o1);
       else if (!(
         hp &&
         pooledOn &&
-        pooledAsm(hp, y as Float32Array, mOff, lOff, b, mStep, TB, tb, t0, tw, yImg, pool, ob, o1)
+        pooledAsm(hp, y as Float32Array, mOff, lOff, b, mStep, TB, tb, tiles, t0, map,
+          tb === nCalc, tw, yImg, pool, ob, o1)
       ))
-        pooledTransform(y as Float32Array, M, b, mStep, TB, tb, t0, tw, yImg, pool, ob, o1);
+        pooledTransform(y as Float32Array, M, b, mStep, TB, tb, tiles, t0, tw, yImg, pool, ob, o1);
     }
   }
+  if (nReused > 0)
+    uniform.put(y as Float32Array, yImg, tiles.subarray(T, T + nReused), tw, p, pool);
+  if (seed >= 0) uniform.take(y as Float32Array, yImg, seed, tw, p, pool);
+}
+
+// ---------------------------------------------------------------- uniform tiles, reused
+//
+// A tile whose 8×8 input window lies inside the image and holds one value per channel (the
+// background of an MNIST image through conv1 and ReLU: about 2 of conv2's 16 tiles per test
+// image, bench/trials/uniform.ts) gets outputs that depend only on those values, U and the bias:
+// its input transform reads just them, each GEMM column sums its own tile in the same order in
+// whatever panel it sits, and the output transform and pool work tile by tile. So each thread
+// keeps the outputs of one such tile (the first it computes for a U stamp, bias and pool) and
+// writes them, the same bits, for every later tile with the same channel values instead of
+// transforming and multiplying it again; the remaining tiles are compacted into the GEMM's
+// panels, a last panel of one to three tiles taking a narrower kernel (asm.js panel32, panel33),
+// so that the saving is not lost to a padded column.
+
+let tileScratch = new Int32Array(0);
+
+function tileList(n: number): Int32Array {
+  if (tileScratch.length < n) tileScratch = new Int32Array(n);
+  return tileScratch;
+}
+
+/** Whether tile tt's input window is inside the image and all its outputs (and windows) exist. */
+function interiorTile(tt: number, tw: number, p: WinogradParams, pool: Winograd6Pool | null) {
+  const ty = Math.floor(tt / tw);
+  const tx = tt - ty * tw;
+  const r0 = 6 * ty - p.padH;
+  const c0 = 6 * tx - p.padW;
+  if (r0 < 0 || c0 < 0 || r0 + 8 > p.h || c0 + 8 > p.w) return false;
+  if (6 * ty + 6 > p.outH || 6 * tx + 6 > p.outW) return false;
+  return pool === null || (3 * ty + 3 <= pool.outH && 3 * tx + 3 <= pool.outW);
+}
+
+/** One thread's kept uniform tile: its key (U stamp, bias, pool, channel values) and outputs. */
+class UniformTile {
+  /** whether `out` holds the outputs of a tile with `key` under the current U, bias and pool */
+  valid = false;
+  private stamp = NaN;
+  private bias = new Int32Array(0);
+  private hasBias = false;
+  private pH = -1; // −1: no pool
+  private pW = -1;
+  private key = new Int32Array(0); // the kept tile's channel values (float32 bits)
+  private cand = new Int32Array(0); // the last window's (uniform.window)
+  private out = new Int32Array(0); // per output channel: the tile's 3×3 pooled or 6×6 outputs
+  reuses = 0;
+
+  /** Starts an image: keeps the stored tile only if U's stamp, the bias and the pool are those
+   * it was computed with. False when U carries no stamp (nothing can be kept). */
+  prepare(
+    u: Float64Array,
+    n: number,
+    b: Float32Array | null,
+    pool: Winograd6Pool | null,
+    ki: number,
+    mo: number,
+  ): boolean {
+    if (u.length <= n) return false;
+    const s = u[n]!;
+    const pH = pool === null ? -1 : pool.outH;
+    const pW = pool === null ? -1 : pool.outW;
+    let same =
+      s === this.stamp && pH === this.pH && pW === this.pW && (b !== null) === this.hasBias;
+    if (same && b !== null) {
+      const bb = new Int32Array(b.buffer, b.byteOffset, mo);
+      for (let o = 0; o < mo && same; o++) same = bb[o] === this.bias[o];
+    }
+    if (same) return true;
+    this.valid = false;
+    this.stamp = s;
+    this.pH = pH;
+    this.pW = pW;
+    this.hasBias = b !== null;
+    if (this.bias.length < mo) this.bias = new Int32Array(mo);
+    if (b !== null) this.bias.set(new Int32Array(b.buffer, b.byteOffset, mo));
+    if (this.key.length !== ki) {
+      this.key = new Int32Array(ki);
+      this.cand = new Int32Array(ki);
+    }
+    const side = pool === null ? 6 : 3;
+    if (this.out.length < mo * side * side) this.out = new Int32Array(mo * side * side);
+    return true;
+  }
+
+  /** Whether tile tt's window holds one finite value per channel (kept as the candidate). */
+  window(xb: Int32Array, xImg: number, p: WinogradParams, tt: number, tw: number): boolean {
+    const { ki, h, w } = p;
+    const ty = Math.floor(tt / tw);
+    const o0 = xImg + (6 * ty - p.padH) * w + 6 * (tt - ty * tw) - p.padW;
+    const hw = h * w;
+    // first the corners and a middle value of every channel (most windows of a digit differ
+    // there), then every value
+    for (let c = 0, o = o0; c < ki; c++, o += hw) {
+      const v = xb[o]!;
+      if ((v & 0x7f800000) === 0x7f800000) return false;
+      if (xb[o + 7] !== v || xb[o + 7 * w] !== v || xb[o + 7 * w + 7] !== v) return false;
+      if (xb[o + 4 * w + 3] !== v) return false;
+      this.cand[c] = v;
+    }
+    for (let c = 0, o = o0; c < ki; c++, o += hw) {
+      const v = this.cand[c]!;
+      for (let i = 0, r = o; i < 8; i++, r += w) {
+        for (let j = 0; j < 8; j++) if (xb[r + j] !== v) return false;
+      }
+    }
+    return true;
+  }
+
+  /** Whether the candidate's values are the kept tile's. */
+  same(): boolean {
+    const { key, cand } = this;
+    for (let c = 0; c < key.length; c++) if (key[c] !== cand[c]) return false;
+    return true;
+  }
+
+  /** The candidate becomes the tile to keep (its outputs taken by `take`). */
+  keep(): void {
+    this.key.set(this.cand);
+  }
+
+  /** Keeps tile tt's outputs from y (unless one is NaN: a NaN's bits need not repeat). */
+  take(
+    y: Float32Array,
+    yImg: number,
+    tt: number,
+    tw: number,
+    p: WinogradParams,
+    pool: Winograd6Pool | null,
+  ): void {
+    this.copy(y, yImg, tt, tw, p, pool, false);
+    const side = pool === null ? 6 : 3;
+    const n = p.mo * side * side;
+    for (let k = 0; k < n; k++) if ((this.out[k]! & 0x7fffffff) > 0x7f800000) return;
+    this.valid = true;
+  }
+
+  /** Writes the kept outputs at each of `tiles`. */
+  put(
+    y: Float32Array,
+    yImg: number,
+    tiles: Int32Array,
+    tw: number,
+    p: WinogradParams,
+    pool: Winograd6Pool | null,
+  ): void {
+    for (let k = 0; k < tiles.length; k++) this.copy(y, yImg, tiles[k]!, tw, p, pool, true);
+    this.reuses += tiles.length;
+  }
+
+  private copy(
+    y: Float32Array,
+    yImg: number,
+    tt: number,
+    tw: number,
+    p: WinogradParams,
+    pool: Winograd6Pool | null,
+    toY: boolean,
+  ): void {
+    const yb = new Int32Array(y.buffer, y.byteOffset, y.length);
+    const side = pool === null ? 6 : 3;
+    const H = pool === null ? p.outH : pool.outH;
+    const W = pool === null ? p.outW : pool.outW;
+    const ty = Math.floor(tt / tw);
+    const base = yImg + side * ty * W + side * (tt - ty * tw);
+    const out = this.out;
+    for (let o = 0, k = 0; o < p.mo; o++) {
+      for (let r = 0; r < side; r++) {
+        const yr = base + o * H * W + r * W;
+        for (let c = 0; c < side; c++, k++) {
+          if (toY) yb[yr + c] = out[k]!;
+          else out[k] = yb[yr + c]!;
+        }
+      }
+    }
+  }
+}
+
+const uniform = new UniformTile();
+let reuseOn = true;
+
+/**
+ * Turn the reuse of uniform tiles' outputs off or on in this thread (tests and benchmarks
+ * compare the two; the bits are the same).
+ */
+export function setUniformTileReuse(on: boolean): void {
+  reuseOn = on;
+}
+
+/** Tiles whose outputs this thread has written from a kept uniform tile so far. */
+export function uniformTileReuses(): number {
+  return uniform.reuses;
 }
 
 let pooledOn = true;
@@ -339,7 +573,10 @@ function pooledAsm(
   mStep: number,
   TB: number,
   tb: number,
+  tiles: Int32Array,
   t0: number,
+  map: number,
+  single: boolean,
   tw: number,
   yImg: number,
   pool: Winograd6Pool,
@@ -355,12 +592,14 @@ function pooledAsm(
   const pH = pool.outH;
   const pW = pool.outW;
   const plane = pH * pW;
-  if (hp.k.pooled6(nO, tb, mOff, mStep, TB, sOff, out, sS, ot, t0, tw, pH, pW) !== 0) return false;
+  if (hp.k.pooled6(nO, tb, mOff, mStep, TB, sOff, out, sS, ot, map + t0, tw, pH, pW) !== 0) {
+    return false;
+  }
   const bits = hp.i32;
   const yb = new Int32Array(y.buffer, y.byteOffset, y.length);
-  const T = Math.ceil((2 * pH) / 6) * tw; // tiles with pooled windows (pH ≤ outH/2)
-  if (t0 === 0 && tb >= T) {
-    // every window of these channels came from this block: one copy
+  if (single) {
+    // every window of these channels came from this block, or is written afterwards from a kept
+    // uniform tile: one copy
     yb.set(bits.subarray(out, out + nO * plane), yImg + o0 * plane);
     return true;
   }
@@ -369,7 +608,7 @@ function pooledAsm(
     const yo = yImg + (o0 + o) * plane;
     const src = out + o * plane;
     for (let t = 0; t < tb; t++) {
-      const tt = t0 + t;
+      const tt = tiles[t0 + t]!;
       const ty = Math.floor(tt / tw);
       const tx = tt - ty * tw;
       const prs = Math.min(3, pH - 3 * ty);
@@ -434,6 +673,7 @@ function outputTransform(
   mStep: number,
   TB: number,
   tb: number,
+  tiles: Int32Array,
   t0: number,
   tw: number,
   yImg: number,
@@ -448,7 +688,7 @@ function outputTransform(
     const bias = b === null ? 0 : b[o]!;
     const yo = yImg + o * outH * outW;
     for (let t = 0; t < tb; t++) {
-      const tt = t0 + t;
+      const tt = tiles[t0 + t]!;
       const ty = Math.floor(tt / tw);
       const tx = tt - ty * tw;
       leftTransform(M, (o - o0) * TB + t, mStep, S);
@@ -499,6 +739,7 @@ function pooledTransform(
   mStep: number,
   TB: number,
   tb: number,
+  tiles: Int32Array,
   t0: number,
   tw: number,
   yImg: number,
@@ -516,7 +757,7 @@ function pooledTransform(
     const bias = b === null ? 0 : b[o]!;
     const yo = yImg + o * pH * pW;
     for (let t = 0; t < tb; t++) {
-      const tt = t0 + t;
+      const tt = tiles[t0 + t]!;
       const ty = Math.floor(tt / tw);
       const tx = tt - ty * tw;
       // the tile's pooled rows and columns: windows inside both the tile and the pool's output
