@@ -22,6 +22,7 @@ import {
   conv2dForwardAlgorithm,
   conv2dParams,
   conv2dReluPoolForward,
+  uniformSpans,
   type Conv2dOptions,
 } from '../../src/tensor/kernels/conv2d.ts';
 import { maxPool2dParams } from '../../src/tensor/kernels/pool.ts';
@@ -274,6 +275,59 @@ describe('asm.js kernels give the JavaScript kernels’ bits', () => {
           expect(f1.some((v) => Number.isNaN(v))).toBe(true);
         }
       }
+    }
+  });
+
+  it('conv1: windows holding only the image’s top-left value store one output (row spans), same bits', () => {
+    setNumThreads(1);
+    const r = rng(15);
+    const n = 6;
+    const p = conv2dParams([n, 1, 28, 28], [32, 1, 3, 3]);
+    const bg = Math.fround(-0.1307 / 0.3081); // MNIST's background after Normalize
+    const x = new Float32Array(n * 784).fill(bg);
+    const at = (i: number, row: number, col: number) => i * 784 + row * 28 + col;
+    // 0: a "digit" in rows 8–19, columns 6–21; 1: all background; 2: single pixels at the left
+    // and right edges; 3: −0 at the top-left, +0 elsewhere (no window holds only −0); 4: all −0;
+    // 5: a NaN top-left (every window computed)
+    for (let row = 8; row < 20; row++) for (let col = 6; col < 22; col++) x[at(0, row, col)] = r();
+    x[at(2, 10, 27)] = 1;
+    x[at(2, 20, 0)] = 1;
+    x.fill(0, 3 * 784, 4 * 784);
+    x[at(3, 0, 0)] = -0;
+    x.fill(-0, 4 * 784, 5 * 784);
+    x[at(5, 0, 0)] = NaN;
+    // the spans are the tightest: windows outside hold only v, the first and last inside do not
+    const bits = new Int32Array(x.buffer);
+    const spans = new Int32Array(2 * 26);
+    for (let i = 0; i < n; i++) {
+      const v = uniformSpans(bits, i * 784, 28, 28, spans, 0);
+      expect(Object.is(v, x[at(i, 0, 0)])).toBe(true);
+      for (let row = 0; row < 26; row++) {
+        const uniform = (c: number) => {
+          for (let a = 0; a < 3; a++)
+            for (let b = 0; b < 3; b++)
+              if (bits[at(i, row + a, c + b)] !== bits[at(i, 0, 0)]) return false;
+          return i !== 5;
+        };
+        const inside = [...Array(26).keys()].filter((c) => !uniform(c));
+        const want = inside.length === 0 ? [26, 26] : [inside[0]!, inside[inside.length - 1]! + 1];
+        expect([spans[2 * row], spans[2 * row + 1]], `image ${i} row ${row}`).toEqual(want);
+      }
+    }
+    const w = randomArray(Float32Array, 32 * 9, r);
+    for (const b of [randomArray(Float32Array, 32, r), null]) {
+      const [y1, y2] = onOff(() => {
+        const y = new Float32Array(n * 32 * 26 * 26);
+        conv2dForward(y, x, w, b, p);
+        return y;
+      });
+      expect(firstDiff(y1, y2)).toBe(-1);
+      const [f1, f2] = onOff(() => {
+        const y = new Float32Array(n * 32 * 26 * 26);
+        conv2dReluPoolForward(y, x, w, b, p, null);
+        return y;
+      });
+      expect(firstDiff(f1, f2)).toBe(-1);
     }
   });
 

@@ -207,7 +207,10 @@ export interface AsmKernels {
    * cOut kernels H[k + 9o …] (+ bias H[b + o]) into F32[y …] ([cOut, h − 2, w − 2]), each output
    * the float64 sum 0 + Σ tap·value in row-major tap order, then + bias, stored as float32;
    * `relu` = 1 stores max(·, 0) instead (NaN kept, −0 → +0), as reluForward does after it.
-   * Offsets of F32 count 4-byte elements, of H 8-byte.
+   * Output row r computes columns [I32[spans + 2r], I32[spans + 2r + 1]) and stores, left and
+   * right of them, the same expression over a window of v's: the caller vouches that those
+   * windows hold v (the value of a float32, so that F32 loads give it) and nothing else.
+   * Offsets of F32 / I32 count 4-byte elements, of H 8-byte.
    */
   direct3x3(
     x: number,
@@ -218,6 +221,8 @@ export interface AsmKernels {
     cOut: number,
     y: number,
     relu: number,
+    spans: number,
+    v: number,
   ): void;
 }
 
@@ -619,12 +624,14 @@ function sparseRows8(rows, nS, inF, o0, x, w, idx, ends, first, b, y, ldy) {
   }
 }
 
-function direct3x3(x, h, w, k, b, cOut, y, relu) {
+function direct3x3(x, h, w, k, b, cOut, y, relu, spans, v) {
   x = x | 0; h = h | 0; w = w | 0; k = k | 0; b = b | 0; cOut = cOut | 0; y = y | 0; relu = relu | 0;
+  spans = spans | 0; v = +v;
   var o = 0, r = 0, c = 0, i0 = 0, outH = 0, outW = 0, q = 0, yo = 0, row = 0, b0i = 0;
+  var lo = 0, hi = 0;
   var w0 = 0.0, w1 = 0.0, w2 = 0.0, w3 = 0.0, w4 = 0.0, w5 = 0.0, w6 = 0.0, w7 = 0.0, w8 = 0.0;
   var bias = 0.0, a0 = 0.0, a1 = 0.0, a2 = 0.0, b0 = 0.0, b1 = 0.0, b2 = 0.0;
-  var c0 = 0.0, c1 = 0.0, c2 = 0.0, s = 0.0;
+  var c0 = 0.0, c1 = 0.0, c2 = 0.0, s = 0.0, cst = 0.0;
   outH = (h - 2) | 0; outW = (w - 2) | 0; row = w << 2;
   yo = y << 2;
   for (o = 0; (o | 0) < (cOut | 0); o = (o + 1) | 0) {
@@ -633,19 +640,32 @@ function direct3x3(x, h, w, k, b, cOut, y, relu) {
     w3 = +H[(q + 24) >> 3]; w4 = +H[(q + 32) >> 3]; w5 = +H[(q + 40) >> 3];
     w6 = +H[(q + 48) >> 3]; w7 = +H[(q + 56) >> 3]; w8 = +H[(q + 64) >> 3];
     bias = +H[(b + o) << 3 >> 3];
+    // the output of a window holding v everywhere, by the loop's expression
+    cst = 0.0 + w0 * v + w1 * v + w2 * v + w3 * v + w4 * v + w5 * v + w6 * v + w7 * v + w8 * v;
+    cst = cst + bias;
     for (r = 0; (r | 0) < (outH | 0); r = (r + 1) | 0) {
-      i0 = (x + imul(r, w)) << 2;
+      lo = I32[(spans + (r << 1)) << 2 >> 2] | 0;
+      hi = I32[(spans + (r << 1) + 1) << 2 >> 2] | 0;
+      for (c = 0; (c | 0) < (lo | 0); c = (c + 1) | 0) {
+        F32[yo >> 2] = cst;
+        yo = (yo + 4) | 0;
+      }
+      i0 = (x + imul(r, w) + lo) << 2;
       a0 = +F32[i0 >> 2]; a1 = +F32[(i0 + 4) >> 2];
       b0 = +F32[(i0 + row) >> 2]; b1 = +F32[(i0 + row + 4) >> 2];
       c0 = +F32[(i0 + (row << 1)) >> 2]; c1 = +F32[(i0 + (row << 1) + 4) >> 2];
       i0 = (i0 + 8) | 0;
-      for (c = 0; (c | 0) < (outW | 0); c = (c + 1) | 0) {
+      for (c = lo; (c | 0) < (hi | 0); c = (c + 1) | 0) {
         a2 = +F32[i0 >> 2]; b2 = +F32[(i0 + row) >> 2]; c2 = +F32[(i0 + (row << 1)) >> 2];
         s = 0.0 + w0 * a0 + w1 * a1 + w2 * a2 + w3 * b0 + w4 * b1 + w5 * b2 + w6 * c0 + w7 * c1 + w8 * c2;
         F32[yo >> 2] = s + bias;
         yo = (yo + 4) | 0;
         i0 = (i0 + 4) | 0;
         a0 = a1; a1 = a2; b0 = b1; b1 = b2; c0 = c1; c1 = c2;
+      }
+      for (c = hi; (c | 0) < (outW | 0); c = (c + 1) | 0) {
+        F32[yo >> 2] = cst;
+        yo = (yo + 4) | 0;
       }
     }
   }

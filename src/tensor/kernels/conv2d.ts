@@ -519,6 +519,56 @@ function direct3x3Shape(p: Conv2dParams): boolean {
 
 const directHeap = new AsmScratch();
 
+/**
+ * For the asm.js kernel: per output row r of the image at xb[xo …] (h × W, float32 bits), the
+ * columns [spans[s + 2r], spans[s + 2r + 1]) outside which every 3×3 window holds the image's
+ * top-left value v, bit for bit (an MNIST image's background: about half its windows), so that
+ * the kernel stores its one output instead of summing each; returns v. A non-finite v (or
+ * `setUniformSpans(false)`) computes every window.
+ */
+export function uniformSpans(
+  xb: Int32Array,
+  xo: number,
+  h: number,
+  W: number,
+  spans: Int32Array,
+  s: number,
+): number {
+  const outW = W - 2;
+  const v = xb[xo]!;
+  const finite = spansOn && (v & 0x7f800000) !== 0x7f800000;
+  for (let r = 0; r < h - 2; r++) {
+    let first = -1;
+    let last = -1;
+    if (!finite) {
+      first = 0;
+      last = W - 1;
+    } else {
+      for (let j = 0, q = xo + r * W; j < W; j++, q++) {
+        if (xb[q] !== v || xb[q + W] !== v || xb[q + 2 * W] !== v) {
+          if (first < 0) first = j;
+          last = j;
+        }
+      }
+    }
+    // window c spans columns c … c + 2
+    spans[s + 2 * r] = first < 0 ? outW : Math.max(0, first - 2);
+    spans[s + 2 * r + 1] = first < 0 ? outW : Math.min(last, outW - 1) + 1;
+  }
+  uniformBits[0] = v;
+  return uniformValue[0]!;
+}
+
+let spansOn = true;
+
+/** Turn conv1's uniform spans off (every window computed) or on in this thread (benchmarks). */
+export function setUniformSpans(on: boolean): void {
+  spansOn = on;
+}
+
+const uniformValue = new Float32Array(1);
+const uniformBits = new Int32Array(uniformValue.buffer);
+
 // image i of y [n, cOut, outH, outW] from x [n, 1, h, w], w [cOut, 1, 3, 3]; with `relu`,
 // relu(·) as reluRange gives it (the asm.js kernel in its heap before the copy out, the
 // JavaScript loop with reluRange after)
@@ -543,11 +593,13 @@ function directImage(
     const bOff = cOut * 9;
     const xOff = 2 * (bOff + cOut);
     const yOff = xOff + hw;
-    const hp = directHeap.get(bOff + cOut + Math.ceil((hw + size) / 2));
+    const sOff = yOff + size; // the rows' spans (int32)
+    const hp = directHeap.get(bOff + cOut + Math.ceil((hw + size) / 2) + outH);
     for (let k = 0; k < bOff; k++) hp.f64[k] = w[k]!;
     for (let o = 0; o < cOut; o++) hp.f64[bOff + o] = b === null ? 0 : b[o]!;
     hp.f32.set(x.subarray(xo, xo + hw), xOff);
-    hp.k.direct3x3(xOff, h, W, 0, bOff, cOut, yOff, relu ? 1 : 0);
+    const v = uniformSpans(hp.i32, xOff, h, W, hp.i32, sOff);
+    hp.k.direct3x3(xOff, h, W, 0, bOff, cOut, yOff, relu ? 1 : 0, sOff, v);
     y.set(hp.f32.subarray(yOff, yOff + size), yImg);
     return;
   }
