@@ -261,7 +261,9 @@ export function winograd6ForwardImage(
     y instanceof Float32Array &&
     (b === null || b instanceof Float32Array) &&
     uniform.prepare(u, XI * uStep, b, pool, ki, mo);
-  const xb = reuse ? new Int32Array(x.buffer, x.byteOffset, x.length) : null;
+  const xb = reuse ? bitsOf(x) : null;
+  // every tile's window inside the image (no zero padding to read)
+  const allInside = padH === 0 && padW === 0 && 6 * (T / tw - 1) + 8 <= h && 6 * (tw - 1) + 8 <= w;
   const xImg = img * ki * hw;
   for (let tt = 0; tt < T; tt++) {
     if (xb !== null && interiorTile(tt, tw, p, pool) && uniform.window(xb, xImg, p, tt, tw)) {
@@ -299,7 +301,9 @@ export function winograd6ForwardImage(
     const npFull = tb >> 2;
     // input transform: V[ξ][t/4][c][t%4] (with asm.js, of the tiles inside the image)
     if (hp && inAsm) hp.k.input8(xIn, ki, h, w, tb, map + t0, tw, padH, padW, vOff, vStep, sIn);
-    for (let c = 0; c < ki; c++) {
+    // with asm.js the GEMMs never read the padded columns (panel32 / panel33 take a short last
+    // panel), so this loop has nothing left to do when every tile lies inside the image
+    for (let c = 0; c < (hp && inAsm && allInside ? 0 : ki); c++) {
       const xo = xImg + c * hw;
       for (let t = 0; t < tb; t++) {
         const tt = tiles[t0 + t]!;
@@ -370,6 +374,19 @@ export function winograd6ForwardImage(
 // so that the saving is not lost to a padded column.
 
 let tileScratch = new Int32Array(0);
+let bitsView: Int32Array<ArrayBufferLike> = new Int32Array(0);
+
+/** x's bits (a view kept while x stays the same array). */
+function bitsOf(x: Float32Array): Int32Array {
+  if (
+    bitsView.buffer !== x.buffer ||
+    bitsView.byteOffset !== x.byteOffset ||
+    bitsView.length !== x.length
+  ) {
+    bitsView = new Int32Array(x.buffer, x.byteOffset, x.length);
+  }
+  return bitsView;
+}
 
 function tileList(n: number): Int32Array {
   if (tileScratch.length < n) tileScratch = new Int32Array(n);
