@@ -19,7 +19,7 @@ import {
   type Conv2dOptions,
   type Conv2dParams,
 } from '../tensor/kernels/conv2d.ts';
-import { linearBackward, linearForward } from '../tensor/kernels/gemm.ts';
+import { linearBackward, linearForward, type FrozenWeight } from '../tensor/kernels/gemm.ts';
 import {
   maxPool2dBackward,
   maxPool2dForward,
@@ -185,6 +185,18 @@ class LinearFn extends Function {
       gb && Tensor.fromData(gb, [outF]),
     ];
   }
+}
+
+/**
+ * An inference plan's linear step (nn/trace.ts; no graph): y = x Wᵀ + b for a 2-D x, with W
+ * given frozen (kernels/gemm.ts freezeWeight), the values `linear` gives.
+ */
+export function linearFrozen(x: Tensor, bias: Tensor | null, frozen: FrozenWeight): Tensor {
+  const [batch, inF] = x.shape as [number, number];
+  const outF = frozen.w.length / inF;
+  const y = allocOut(x, batch * outF);
+  linearForward(y, f(x), frozen.w, bias ? f(bias) : null, batch, inF, outF, frozen);
+  return Tensor.fromData(y, [batch, outF]);
 }
 
 /** `F.linear(x, W, b)`: y = x Wᵀ + b, W is [out, in]; leading dims of x are batch dims. */

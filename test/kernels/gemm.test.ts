@@ -10,6 +10,7 @@ import {
   linearForwardNaive,
   linearForwardSparse,
   linearGradWeightSparse,
+  freezeWeight,
 } from '../../src/tensor/kernels/gemm.ts';
 import { getNumThreads, setNumThreads } from '../../src/tensor/kernels/parallel.ts';
 import type { FloatArray } from '../../src/tensor/kernels/types.ts';
@@ -244,6 +245,46 @@ describe('linear forward, sparse-input path (inF ≥ LINEAR_KSPLIT)', () => {
     expect(Number.isNaN(dense[1 * outF + 9])).toBe(true);
     expect(dense[2 * outF + 5]).toBe(-Infinity);
     expect(Number.isFinite(dense[1 * outF + 4])).toBe(true);
+  });
+
+  it('a frozen weight (freezeWeight): the same bits over calls, its non-finite rows kept, its heap copy replaced after another weight', () => {
+    const [batch, inF, outF] = [6, 4608, 11];
+    const a = sparseInputs(Float32Array, batch, inF, outF, 0.1, 21);
+    const other = sparseInputs(Float32Array, batch, inF, outF, 0.1, 22);
+    a.w[3 * inF + 17] = Infinity; // output 3: NaN where a zero input meets it
+    a.x[inF + 17] = 0;
+    const frozen = freezeWeight(a.w, outF, inF);
+    const plain = (x: Float32Array, w: Float32Array) => {
+      const y = new Float32Array(batch * outF).fill(NaN);
+      linearForward(y, x, w, a.b, batch, inF, outF);
+      return y;
+    };
+    const cold = (x: Float32Array) => {
+      const y = new Float32Array(batch * outF).fill(NaN);
+      linearForward(y, x, a.w, a.b, batch, inF, outF, frozen);
+      return y;
+    };
+    for (const threads of [1, 2]) {
+      setNumThreads(threads);
+      // twice with the frozen weight (the second from the kept heap copy), then another weight
+      // through the same heap, then the frozen one again (its copy must come back)
+      for (const x of [a.x, other.x, a.x])
+        expect(
+          firstDiff(cold(x as Float32Array), plain(x as Float32Array, a.w as Float32Array)),
+        ).toBe(-1);
+      plain(other.x as Float32Array, other.w as Float32Array);
+      expect(
+        firstDiff(
+          cold(other.x as Float32Array),
+          plain(other.x as Float32Array, a.w as Float32Array),
+        ),
+      ).toBe(-1);
+    }
+    expect(Number.isNaN(cold(a.x as Float32Array)[1 * outF + 3])).toBe(true);
+    const y = new Float32Array(batch * outF);
+    expect(() => linearForward(y, a.x, other.w, a.b, batch, inF, outF, frozen)).toThrow(
+      /linearForward: the frozen weight given is not this weight/,
+    );
   });
 
   it('declines a dense input (writing nothing); linearForward then takes the dense path', () => {

@@ -796,6 +796,13 @@ export class AsmScratch {
     return this.heap;
   }
 
+  /** Runs `fill` (which writes an operand into the heap) unless the heap holds `stamp` already. */
+  once(h: AsmHeap, stamp: number, fill: () => void): void {
+    if (stamp === this.loaded && this.heap === h) return; // NaN never equals
+    fill();
+    this.loaded = stamp;
+  }
+
   /** src[0, n) to heap[0, n); src[n], if present, is its stamp. */
   load(h: AsmHeap, src: Float64Array, n: number): void {
     const s = src.length > n ? src[n]! : NaN;
@@ -846,12 +853,17 @@ export class StampedScratch {
 
 let stamps = 0;
 
+/** A number no other call in this process gets (see `stamp`). */
+export function newStamp(): number {
+  return ++stamps * 1024 + (threadId % 1024);
+}
+
 /**
  * Marks buf[0, n) as new contents: buf[n] (when the buffer has that slot) gets a number no other
  * call in this process gets, so AsmScratch.load copies it again.
  */
 export function stamp(buf: Float64Array, n: number): void {
-  if (buf.length > n) buf[n] = ++stamps * 1024 + (threadId % 1024);
+  if (buf.length > n) buf[n] = newStamp();
 }
 
 /** The module function itself (tests ask V8 whether it compiled it as asm.js). */

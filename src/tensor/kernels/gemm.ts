@@ -21,7 +21,7 @@
 import type { FloatArray } from './types.ts';
 import { densityEstimate } from './sparsity.ts';
 import { ceilTo } from './util.ts';
-import { AsmScratch, asmHeap, asmOn, type AsmHeap } from './asm.ts';
+import { AsmScratch, asmHeap, asmOn, newStamp, type AsmHeap } from './asm.ts';
 import {
   finishOutput,
   parallelFor,
@@ -565,7 +565,7 @@ function denseRow(
 // Rows j·per … of y: gather their non-zeros, then every block of SPARSE_OB outputs; outputs whose
 // row of w holds Inf or NaN (bad[o] = 1) go through denseRow.
 function sparseTask(a: TaskArgs, j: number): void {
-  const [y, x, w, b, idx, ends, sliceEnds, first, bad, batch, inF, outF, per] = a as [
+  const [y, x, w, b, idx, ends, sliceEnds, first, bad, batch, inF, outF, per, stamp] = a as [
     FloatArray,
     FloatArray,
     FloatArray,
@@ -579,11 +579,12 @@ function sparseTask(a: TaskArgs, j: number): void {
     number,
     number,
     number,
+    number,
   ];
   const r0 = j * per;
   const r1 = Math.min(batch, r0 + per);
   if (asmOn && x instanceof Float32Array && w instanceof Float32Array) {
-    sparseRowsAsm(y, x, w, b, sliceEnds, first, bad, r0, r1, inF, outF);
+    sparseRowsAsm(y, x, w, b, sliceEnds, first, bad, r0, r1, inF, outF, stamp);
     return;
   }
   gatherNonZeros(idx, ends, x, r0, r1, inF, sliceEnds);
@@ -606,6 +607,9 @@ function allZero(a: Uint8Array, i0: number, i1: number): boolean {
   return true;
 }
 
+// the sparse forward's heap (which may keep a frozen weight between calls) and the sparse weight
+// gradient's
+const forwardHeap = new AsmScratch();
 const sparseHeap = new AsmScratch();
 
 // sparseTask in asm.js (float32 x and w): rows r0 … r1 − 1 of x, all of w (rows padded with zeros
@@ -624,6 +628,7 @@ function sparseRowsAsm(
   r1: number,
   inF: number,
   outF: number,
+  stamp: number,
 ): void {
   const rows = r1 - r0;
   if (rows <= 0) return;
@@ -638,10 +643,13 @@ function sparseRowsAsm(
   const firstOff = slOff + nS;
   const bOff = Math.ceil((firstOff + nS) / 2);
   const yOff = bOff + outP;
-  const hp = sparseHeap.get(yOff + rows * outP);
+  const hp = forwardHeap.get(yOff + rows * outP);
   const { f32, i32, f64 } = hp;
-  f32.set(w.subarray(0, outF * inF), wOff);
-  f32.fill(0, wOff + outF * inF, xOff);
+  // w stays in the heap between calls with a frozen weight's stamp (NaN: copied every call)
+  forwardHeap.once(hp, stamp, () => {
+    f32.set(w.subarray(0, outF * inF), wOff);
+    f32.fill(0, wOff + outF * inF, xOff);
+  });
   f32.set(x.subarray(r0 * inF, r1 * inF), xOff);
   i32.set(sliceEnds, slOff);
   for (let s = 0; s < nS; s++) i32[firstOff + s] = first[s]!;
@@ -704,6 +712,7 @@ export function linearForwardSparse(
   batch: number,
   inF: number,
   outF: number,
+  frozen: FrozenWeight | null = null,
 ): boolean {
   if (densityEstimate(x, batch * inF) > LINEAR_SPARSE_DENSITY) return false;
   let sl = sliceCache.get(inF);
@@ -714,19 +723,23 @@ export function linearForwardSparse(
   const nS = sl.ends.length;
   const idx = sharedI32('linear.idx', batch * inF);
   const ends = sharedI32('linear.ends', batch * nS);
-  const bad = new Uint8Array(new SharedArrayBuffer(outF));
+  const bad = frozen?.bad ?? new Uint8Array(new SharedArrayBuffer(outF));
   const threads = threadsFor(batch);
   const per = Math.ceil(batch / threads);
-  const args: TaskArgs = [y, x, w, b, idx, ends, sl.ends, sl.first, bad, batch, inF, outF, per];
+  const stamp = frozen?.stamp ?? NaN;
+  // prettier-ignore
+  const args: TaskArgs = [y, x, w, b, idx, ends, sl.ends, sl.first, bad, batch, inF, outF, per, stamp];
   if (threads <= 1) {
-    nonFiniteRows(bad, w, 0, outF, inF);
+    if (frozen === null) nonFiniteRows(bad, w, 0, outF, inF);
     sparseTask(args, 0);
     return true;
   }
   const ys = sharedOutput('linear.y', y, batch * outF);
   const ws = sharedInput('gemm.b', w, outF * inF);
   const perO = Math.ceil(outF / threads);
-  parallelFor('linear.finite', [bad, ws, outF, inF, perO], Math.ceil(outF / perO));
+  if (frozen === null) {
+    parallelFor('linear.finite', [bad, ws, outF, inF, perO], Math.ceil(outF / perO));
+  }
   args[0] = ys;
   args[1] = sharedInput('gemm.a', x, batch * inF);
   args[2] = ws;
@@ -735,7 +748,28 @@ export function linearForwardSparse(
   return true;
 }
 
-/** y[batch,outF] = x[batch,inF]·wᵀ + b (b may be null). */
+/**
+ * A weight w [outF, inF] that its holder promises not to change while it uses this object (an
+ * inference plan's constant, nn/trace.ts): the work linearForward's sparse path does on w in
+ * every call — finding its rows that hold Inf or NaN, copying it into each thread's asm.js heap —
+ * done once (the copy once per thread, kept under `stamp`).
+ */
+export interface FrozenWeight {
+  readonly w: FloatArray;
+  readonly bad: Uint8Array;
+  readonly stamp: number;
+}
+
+export function freezeWeight(w: FloatArray, outF: number, inF: number): FrozenWeight {
+  const bad = new Uint8Array(new SharedArrayBuffer(Math.max(outF, 1)));
+  nonFiniteRows(bad, w, 0, outF, inF);
+  return { w, bad, stamp: newStamp() };
+}
+
+/**
+ * y[batch,outF] = x[batch,inF]·wᵀ + b (b may be null); `frozen`, if given, is w's (freezeWeight),
+ * with the same results.
+ */
 export function linearForward(
   y: FloatArray,
   x: FloatArray,
@@ -744,9 +778,13 @@ export function linearForward(
   batch: number,
   inF: number,
   outF: number,
+  frozen: FrozenWeight | null = null,
 ): void {
+  if (frozen !== null && frozen.w !== w) {
+    throw new Error('linearForward: the frozen weight given is not this weight');
+  }
   if (inF >= LINEAR_KSPLIT && batch > 0 && outF > 0) {
-    if (!linearForwardSparse(y, x, w, b, batch, inF, outF)) {
+    if (!linearForwardSparse(y, x, w, b, batch, inF, outF, frozen)) {
       linearForwardChunks(y, x, w, b, batch, inF, outF);
     }
     return;
