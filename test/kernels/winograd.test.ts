@@ -9,6 +9,7 @@ import {
   conv2dForwardNaive,
   conv2dParams,
   conv2dReluPoolForward,
+  type Conv2dOptions,
 } from '../../src/tensor/kernels/conv2d.ts';
 import {
   setUniformTileReuse,
@@ -420,6 +421,52 @@ describe('Winograd F(6×6): uniform tiles reuse a kept tile’s outputs, same bi
           const on = forward(true, pooled, bias);
           expect(uniformTileReuses() - n0).toBe(expectedReuses);
           sameBits(on, forward(false, pooled, bias));
+        }
+      }
+    }
+  });
+
+  it('larger images, two tile blocks, zero padding and partial tiles: reuse on and off agree bit for bit', () => {
+    // a background with a few random 4×4 patches: most interior tiles uniform; 20 output
+    // channels: two blocks of output channels
+    for (const [xs, o, patches] of [
+      [[2, 8, 54, 54], {}, 3], // 81 tiles (two blocks without reuse, one with it)
+      [[1, 8, 54, 54], {}, 40], // most tiles computed: still two blocks
+      [[2, 8, 31, 29], { padding: 1 }, 2], // padded border tiles and partial last tiles
+    ] as [number[], Conv2dOptions, number][]) {
+      const r = rng(1601 + patches);
+      const [n, c, h, w] = xs as [number, number, number, number];
+      const x = new Float32Array(n * c * h * w);
+      for (let k = 0; k < n * c; k++) {
+        const bg = (k % c) % 3 === 0 ? 0 : 0.5 + (k % c); // per channel, the same in every image
+        x.fill(bg, k * h * w, (k + 1) * h * w);
+      }
+      for (let k = 0; k < patches * n; k++) {
+        const [i, ch] = [k % n, Math.floor(r() * c)];
+        const [r0, c0] = [Math.floor(r() * (h - 4)), Math.floor(r() * (w - 4))];
+        for (let a = 0; a < 4; a++)
+          for (let b = 0; b < 4; b++) x[((i * c + ch) * h + r0 + a) * w + c0 + b] = r() - 0.5;
+      }
+      const p2 = conv2dParams(xs, [20, c, 3, 3], o);
+      expect(conv2dForwardAlgorithm(p2, true)).toBe('winograd6');
+      const w2 = randomArray(Float32Array, [20, c, 3, 3], r) as Float32Array;
+      const b2 = randomArray(Float32Array, 20, r) as Float32Array;
+      const pl = maxPool2dParams([n, 20, p2.outH, p2.outW], 2, 2, 0, 1, false);
+      for (const asm of [true, false]) {
+        setAsm(asm);
+        for (const pooled of [true, false]) {
+          const run = (reuse: boolean) => {
+            setUniformTileReuse(reuse);
+            const size = n * 20 * (pooled ? pl.outH * pl.outW : p2.outH * p2.outW);
+            const y = new Float32Array(size).fill(NaN);
+            if (pooled) conv2dReluPoolForward(y, x, w2, b2, p2, pl);
+            else conv2dForward(y, x, w2, b2, p2, true);
+            return y;
+          };
+          const n0 = uniformTileReuses();
+          const on = run(true);
+          if (patches < 10) expect(uniformTileReuses() - n0).toBeGreaterThan(0);
+          sameBits(on, run(false));
         }
       }
     }
