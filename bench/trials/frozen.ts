@@ -1,23 +1,16 @@
 // fc1 of the committed trained baseline on the first N test images' activations (default 64, as
 // one evaluation slice), linearForward with and without the weight frozen (gemm.ts freezeWeight,
 // as an inference plan runs it), alternately, TH threads (default 2). Checks the bits agree.
-import { manualSeed, noGrad, Tensor } from '../../src/index.ts';
+import { noGrad } from '../../src/index.ts';
 import * as F from '../../src/nn/functional.ts';
-import { BaselineNet } from '../../src/models/baseline.ts';
-import { load } from '../../src/nn/serialization.ts';
 import { freezeWeight, linearForward } from '../../src/tensor/kernels/gemm.ts';
 import { setNumThreads } from '../../src/tensor/kernels/parallel.ts';
-import { loadMnist } from '../../scripts/lib/trainer.ts';
+import { trainedBaseline } from './common.ts';
 import { alternateMs } from './conv2-grad.ts';
 
 setNumThreads(Number(process.env.TH ?? 2));
-const { test } = await loadMnist();
-manualSeed(0);
-const m = new BaselineNet();
-m.loadStateDict(load('docs/results/baseline/model.safetensors').tensors);
-m.eval();
 const n = Number(process.env.N ?? 64);
-const images = Tensor.fromData(test.data.slice(0, n * 784), [n, 1, 28, 28]);
+const { m, images } = await trainedBaseline(n);
 const x = noGrad(() => {
   const h = F.relu(m.conv2.forward(F.relu(m.conv1.forward(images))));
   return F.flatten(F.maxPool2d(h, 2), 1);

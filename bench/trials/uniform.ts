@@ -6,10 +6,8 @@
 //   - conv2 + ReLU + max-pool on conv1's output, with and without F(6×6)'s reuse of uniform tiles
 //     (winograd6.ts setUniformTileReuse), and the share of conv2's tiles reused.
 // Checks that each pair of outputs agrees bit for bit.
-import { manualSeed, noGrad, Tensor } from '../../src/index.ts';
+import { noGrad } from '../../src/index.ts';
 import * as F from '../../src/nn/functional.ts';
-import { BaselineNet } from '../../src/models/baseline.ts';
-import { load } from '../../src/nn/serialization.ts';
 import {
   conv2dParams,
   conv2dReluPoolForward,
@@ -18,17 +16,12 @@ import {
 import { maxPool2dParams } from '../../src/tensor/kernels/pool.ts';
 import { setNumThreads } from '../../src/tensor/kernels/parallel.ts';
 import { setUniformTileReuse, uniformTileReuses } from '../../src/tensor/kernels/winograd6.ts';
-import { loadMnist } from '../../scripts/lib/trainer.ts';
+import { trainedBaseline } from './common.ts';
 import { alternateMs } from './conv2-grad.ts';
 
 setNumThreads(Number(process.env.TH ?? 1));
-const { test } = await loadMnist();
-manualSeed(0);
-const m = new BaselineNet();
-m.loadStateDict(load('docs/results/baseline/model.safetensors').tensors);
-m.eval();
 const n = Number(process.env.N ?? 64);
-const images = Tensor.fromData(test.data.slice(0, n * 784), [n, 1, 28, 28]);
+const { m, images } = await trainedBaseline(n);
 const x = noGrad(() => F.relu(m.conv1.forward(images)))._flat() as Float32Array;
 const reps = Number(process.env.REPS ?? 41);
 const bits = (a: Float32Array) => new Int32Array(a.buffer);

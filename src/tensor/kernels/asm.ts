@@ -120,15 +120,7 @@ export interface AsmKernels {
     ldc: number,
   ): void;
   /** As `panel32` with the first three columns (a last panel of three tiles). */
-  panel33(
-    kc: number,
-    mp: number,
-    a: number,
-    aStep: number,
-    b: number,
-    c: number,
-    ldc: number,
-  ): void;
+  panel33: AsmKernels['panel32'];
   /**
    * As `panels` with 3×4 tiles (winograd6.ts's layout): the tile C[c + 3i·ldc + 4j …] =
    * Σ_p A_i[3p + r]·B_j[4p + s] (r < 3, s < 4); stores only.

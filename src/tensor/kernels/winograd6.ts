@@ -260,13 +260,13 @@ export function winograd6ForwardImage(
     x instanceof Float32Array &&
     y instanceof Float32Array &&
     (b === null || b instanceof Float32Array) &&
-    uniform.prepare(u, XI * uStep, b, pool, ki, mo);
+    uniform.prepare(u, XI * uStep, b, p, pool, tw);
   const xb = reuse ? bitsOf(x) : null;
   // every tile's window inside the image (no zero padding to read)
   const allInside = padH === 0 && padW === 0 && 6 * (T / tw - 1) + 8 <= h && 6 * (tw - 1) + 8 <= w;
   const xImg = img * ki * hw;
   for (let tt = 0; tt < T; tt++) {
-    if (xb !== null && interiorTile(tt, tw, p, pool) && uniform.window(xb, xImg, p, tt, tw)) {
+    if (xb !== null && interiorTile(tt, tw, p, pool) && uniform.window(xb, xImg, tt)) {
       if (uniform.valid && uniform.same()) {
         tiles[T + nReused++] = tt;
         continue;
@@ -355,9 +355,8 @@ export function winograd6ForwardImage(
         pooledTransform(y as Float32Array, M, b, mStep, TB, tb, tiles, t0, tw, yImg, pool, ob, o1);
     }
   }
-  if (nReused > 0)
-    uniform.put(y as Float32Array, yImg, tiles.subarray(T, T + nReused), tw, p, pool);
-  if (seed >= 0) uniform.take(y as Float32Array, yImg, seed, tw, p, pool);
+  if (nReused > 0) uniform.put(y as Float32Array, yImg, tiles.subarray(T, T + nReused));
+  if (seed >= 0) uniform.take(y as Float32Array, yImg, seed);
 }
 
 // ---------------------------------------------------------------- uniform tiles, reused
@@ -416,19 +415,28 @@ class UniformTile {
   private key = new Int32Array(0); // the kept tile's channel values (float32 bits)
   private cand = new Int32Array(0); // the last window's (uniform.window)
   private out = new Int32Array(0); // per output channel: the tile's 3×3 pooled or 6×6 outputs
+  // the current call's geometry (set by prepare)
+  private p!: WinogradParams;
+  private pool: Winograd6Pool | null = null;
+  private tw = 0;
   reuses = 0;
 
-  /** Starts an image: keeps the stored tile only if U's stamp, the bias and the pool are those
-   * it was computed with. False when U carries no stamp (nothing can be kept). */
+  /** Starts an image (geometry p, pool, tw tiles per row): keeps the stored tile only if U's
+   * stamp, the bias and the pool are those it was computed with. False when U carries no stamp
+   * (nothing can be kept). */
   prepare(
     u: Float64Array,
     n: number,
     b: Float32Array | null,
+    p: WinogradParams,
     pool: Winograd6Pool | null,
-    ki: number,
-    mo: number,
+    tw: number,
   ): boolean {
     if (u.length <= n) return false;
+    const { ki, mo } = p;
+    this.p = p;
+    this.pool = pool;
+    this.tw = tw;
     const s = u[n]!;
     const pH = pool === null ? -1 : pool.outH;
     const pW = pool === null ? -1 : pool.outW;
@@ -456,7 +464,8 @@ class UniformTile {
   }
 
   /** Whether tile tt's window holds one finite value per channel (kept as the candidate). */
-  window(xb: Int32Array, xImg: number, p: WinogradParams, tt: number, tw: number): boolean {
+  window(xb: Int32Array, xImg: number, tt: number): boolean {
+    const { p, tw } = this;
     const { ki, h, w } = p;
     const ty = Math.floor(tt / tw);
     const o0 = xImg + (6 * ty - p.padH) * w + 6 * (tt - ty * tw) - p.padW;
@@ -492,43 +501,22 @@ class UniformTile {
   }
 
   /** Keeps tile tt's outputs from y (unless one is NaN: a NaN's bits need not repeat). */
-  take(
-    y: Float32Array,
-    yImg: number,
-    tt: number,
-    tw: number,
-    p: WinogradParams,
-    pool: Winograd6Pool | null,
-  ): void {
-    this.copy(y, yImg, tt, tw, p, pool, false);
-    const side = pool === null ? 6 : 3;
-    const n = p.mo * side * side;
+  take(y: Float32Array, yImg: number, tt: number): void {
+    this.copy(y, yImg, tt, false);
+    const side = this.pool === null ? 6 : 3;
+    const n = this.p.mo * side * side;
     for (let k = 0; k < n; k++) if ((this.out[k]! & 0x7fffffff) > 0x7f800000) return;
     this.valid = true;
   }
 
   /** Writes the kept outputs at each of `tiles`. */
-  put(
-    y: Float32Array,
-    yImg: number,
-    tiles: Int32Array,
-    tw: number,
-    p: WinogradParams,
-    pool: Winograd6Pool | null,
-  ): void {
-    for (let k = 0; k < tiles.length; k++) this.copy(y, yImg, tiles[k]!, tw, p, pool, true);
+  put(y: Float32Array, yImg: number, tiles: Int32Array): void {
+    for (let k = 0; k < tiles.length; k++) this.copy(y, yImg, tiles[k]!, true);
     this.reuses += tiles.length;
   }
 
-  private copy(
-    y: Float32Array,
-    yImg: number,
-    tt: number,
-    tw: number,
-    p: WinogradParams,
-    pool: Winograd6Pool | null,
-    toY: boolean,
-  ): void {
+  private copy(y: Float32Array, yImg: number, tt: number, toY: boolean): void {
+    const { p, pool, tw } = this;
     const yb = new Int32Array(y.buffer, y.byteOffset, y.length);
     const side = pool === null ? 6 : 3;
     const H = pool === null ? p.outH : pool.outH;
