@@ -18,6 +18,7 @@ import {
   conv2dReluPoolForward,
   type Conv2dOptions,
   type Conv2dParams,
+  type FrozenConv,
 } from '../tensor/kernels/conv2d.ts';
 import { linearBackward, linearForward, type FrozenWeight } from '../tensor/kernels/gemm.ts';
 import {
@@ -112,6 +113,24 @@ export function conv2d(
   }
   const y = Conv2dFn.apply(x4, weight, bias, p);
   return unbatched ? y.squeeze(0) : y;
+}
+
+/**
+ * An inference plan's fused conv step (nn/trace.ts; no graph): `conv2dReluPool` with the weight
+ * given frozen (kernels/conv2d.ts freezeConvWeight), the values it gives.
+ */
+export function conv2dReluPoolFrozen(
+  x: Tensor,
+  bias: Tensor | null,
+  p: Conv2dParams,
+  pool: MaxPool2dParams | null,
+  frozen: FrozenConv,
+): Tensor {
+  const oh = pool === null ? p.outH : pool.outH;
+  const ow = pool === null ? p.outW : pool.outW;
+  const y = allocOut(x, p.n * p.cOut * oh * ow);
+  conv2dReluPoolForward(y, f(x), frozen.w, bias ? f(bias) : null, p, pool, frozen);
+  return Tensor.fromData(y, [p.n, p.cOut, oh, ow]);
 }
 
 class Conv2dReluPoolFn extends Function {

@@ -9,10 +9,11 @@
  * What the plan does beyond replaying:
  * - **Freezing**: an op whose arguments are all constants (parameters, buffers, or outputs of
  *   such ops — a DeepShift layer's weight built from `shift` and `sign`) is computed once, while
- *   tracing, and its result is reused; a linear layer's constant weight is prepared for the
- *   kernel once (its non-finite rows found, its copy in each thread's asm.js heap kept). So the
- *   plan assumes the constants do not change while it is used (as a frozen TorchScript module
- *   does).
+ *   tracing, and its result is reused; a linear or fused conv step's constant weight is
+ *   prepared for its kernel once (the linear weight's non-finite rows found and its copy in each
+ *   thread's asm.js heap kept; the conv's algorithm chosen and Winograd's transformed weight
+ *   made). So the plan assumes the constants do not change while it is used (as a frozen
+ *   TorchScript module does).
  * - **Fusion**: conv2d → relu (→ maxPool2d) where each result feeds only the next op becomes one
  *   `conv2dReluPool` call, which computes the same values without writing the full-size
  *   activations to memory.
@@ -33,11 +34,11 @@ import { noGrad } from '../autograd/grad-mode.ts';
 import { arenaRunning } from '../tensor/arena.ts';
 import type { Tensor } from '../tensor/tensor.ts';
 import { shapeStr } from '../tensor/shape.ts';
-import type { Conv2dParams } from '../tensor/kernels/conv2d.ts';
+import { freezeConvWeight, type Conv2dParams, type FrozenConv } from '../tensor/kernels/conv2d.ts';
 import type { MaxPool2dParams } from '../tensor/kernels/pool.ts';
 import { freezeWeight, type FrozenWeight } from '../tensor/kernels/gemm.ts';
 import type { FloatArray } from '../tensor/kernels/types.ts';
-import { conv2dReluPool, linearFrozen } from './functional.ts';
+import { conv2dReluPool, conv2dReluPoolFrozen, linearFrozen } from './functional.ts';
 
 type Arg =
   | { kind: 'slot'; slot: number }
@@ -163,7 +164,7 @@ export function traceInference(
   }
   const outSlot = slots.get(output);
   if (outSlot === undefined) return refuse("the forward's output is not the result of a traced op");
-  steps = freezeLinear(fuse(steps, outSlot));
+  steps = freezeWeights(fuse(steps, outSlot));
   return { output, plan: makePlan(example, steps, outSlot, frozen.size), reason: null };
 }
 
@@ -219,20 +220,35 @@ function fuse(steps: Step[], outSlot: number): Step[] {
 }
 
 /**
- * A linear step whose weight is a constant: the weight frozen once for the plan (gemm.ts
- * freezeWeight: its non-finite rows found and its copy in each thread's asm.js heap kept, instead
- * of both in every run).
+ * A linear or fused conv step whose weight is a constant: the weight frozen once for the plan
+ * (gemm.ts freezeWeight: its non-finite rows found and its copy in each thread's asm.js heap
+ * kept; conv2d.ts freezeConvWeight: the algorithm chosen and Winograd's transformed weight made
+ * and stamped once), instead of in every run.
  */
-function freezeLinear(steps: Step[]): Step[] {
+function freezeWeights(steps: Step[]): Step[] {
   return steps.map((s) => {
-    if (s.name !== 'linear' || s.args[1]?.kind !== 'const') return s;
-    let frozen: FrozenWeight | null = null;
-    const run = (a: unknown[]): Tensor => {
-      const w = a[1] as Tensor;
-      frozen ??= freezeWeight(w._flat() as FloatArray, w.size(0), w.size(1));
-      return linearFrozen(a[0] as Tensor, a[2] as Tensor | null, frozen);
-    };
-    return { ...s, run };
+    if (s.args[1]?.kind !== 'const') return s;
+    if (s.name === 'linear') {
+      let frozen: FrozenWeight | null = null;
+      const run = (a: unknown[]): Tensor => {
+        const w = a[1] as Tensor;
+        frozen ??= freezeWeight(w._flat() as FloatArray, w.size(0), w.size(1));
+        return linearFrozen(a[0] as Tensor, a[2] as Tensor | null, frozen);
+      };
+      return { ...s, run };
+    }
+    if (s.name.startsWith('conv2d+relu')) {
+      // conv2dReluPool's arguments: (x, weight, bias, p, pool)
+      let frozen: FrozenConv | null = null;
+      const run = (a: unknown[]): Tensor => {
+        const p = a[3] as Conv2dParams;
+        frozen ??= freezeConvWeight((a[1] as Tensor)._flat() as FloatArray, p);
+        const pool = a[4] as MaxPool2dParams | null;
+        return conv2dReluPoolFrozen(a[0] as Tensor, a[2] as Tensor | null, p, pool, frozen);
+      };
+      return { ...s, run };
+    }
+    return s;
   });
 }
 

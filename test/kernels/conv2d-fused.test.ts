@@ -4,6 +4,7 @@ import {
   conv2dForwardAlgorithm,
   conv2dParams,
   conv2dReluPoolForward,
+  freezeConvWeight,
   type Conv2dOptions,
 } from '../../src/tensor/kernels/conv2d.ts';
 import { reluForward } from '../../src/tensor/kernels/elementwise.ts';
@@ -98,7 +99,7 @@ describe('conv2dReluPoolForward: the values of conv2d → relu → maxPool2d, bi
     [Float64Array, 'float64'],
   ] as const) {
     cases.forEach(([label, xs, ws, o, pool], ci) => {
-      it(`${dt}, ${label}; NaN, ±0 and ±Inf inputs; 1 and 2 threads`, () => {
+      it(`${dt}, ${label}; NaN, ±0 and ±Inf inputs; 1 and 2 threads; the weight frozen`, () => {
         const r = rng(300 + ci);
         const x = randomArray(C, xs, r);
         const w = randomArray(C, ws, r);
@@ -112,11 +113,21 @@ describe('conv2dReluPoolForward: the values of conv2d → relu → maxPool2d, bi
         const algo = conv2dForwardAlgorithm(ref.p, true);
         if (ci === 0 || label.includes('F(6×6)')) expect(algo).toBe('winograd6');
         if (label.includes('F(4×4)')) expect(algo).toBe('winograd');
+        const frozen = freezeConvWeight(w, ref.p);
+        const other = w.map((v) => -v);
         for (const threads of [1, 2]) {
           setNumThreads(threads);
           const y = new C(ref.y.length).fill(12345);
           conv2dReluPoolForward(y, x, w, b, ref.p, ref.pp);
           expect(bitsEqual(y, ref.y), `${threads} thread(s): first differing index`).toBe(-1);
+          // the weight frozen (freezeConvWeight), around calls with another weight that rewrite
+          // the shared scratch and the threads' heaps
+          for (let k = 0; k < 2; k++) {
+            const yf = new C(ref.y.length).fill(12345);
+            conv2dReluPoolForward(yf, x, w, b, ref.p, ref.pp, frozen);
+            expect(bitsEqual(yf, ref.y), `frozen, ${threads} thread(s)`).toBe(-1);
+            conv2dReluPoolForward(new C(ref.y.length), x, other, b, ref.p, ref.pp);
+          }
         }
         // the inputs did make NaNs, zeros and positives in the output
         expect(ref.y.some((v) => Number.isNaN(v))).toBe(true);
@@ -139,6 +150,19 @@ describe('conv2dReluPoolForward: the values of conv2d → relu → maxPool2d, bi
         pp,
       ),
     ).toThrow(/max-pool input \[1, 2, 5, 4\] is not the convolution's output \[1, 2, 4, 4\]/);
+    const w = new Float32Array(18);
+    const frozen = freezeConvWeight(w, p);
+    expect(() =>
+      conv2dReluPoolForward(
+        new Float32Array(32),
+        new Float32Array(36),
+        w.slice(),
+        null,
+        p,
+        null,
+        frozen,
+      ),
+    ).toThrow(/conv2dReluPool: the frozen weight given is not this weight/);
   });
 });
 

@@ -953,6 +953,37 @@ registerTask('conv2d.fused', (a, i) => {
  * (conv2dForward with `inference` set).
  * Images are split across threads.
  */
+/**
+ * A convolution weight that its holder promises not to change while it uses this object (an
+ * inference plan's constant, nn/trace.ts): conv2dReluPoolForward's choice of algorithm for p and,
+ * for Winograd, the transformed weight U (its own shared buffer, stamped once, so each thread's
+ * asm.js heap keeps its copy) — made once instead of in every call.
+ */
+export interface FrozenConv {
+  readonly w: FloatArray;
+  readonly algo: ConvAlgorithm;
+  readonly u: Float64Array | null;
+}
+
+export function freezeConvWeight(w: FloatArray, p: Conv2dParams): FrozenConv {
+  return prepareConv(w, p, true);
+}
+
+// the inference algorithm for p and, for Winograd, U: in a fresh buffer, or in the shared scratch
+// every unfrozen call rewrites
+function prepareConv(w: FloatArray, p: Conv2dParams, fresh: boolean): FrozenConv {
+  const algo = conv2dForwardAlgorithm(p, true);
+  let u: Float64Array | null = null;
+  if (algo === 'winograd') {
+    u = winogradWeightScratch(fresh ? null : 'conv.u', p.cOut, p.cIn);
+    winogradWeights(u, w, p.cOut, p.cIn, false);
+  } else if (algo === 'winograd6') {
+    u = winograd6WeightScratch(fresh ? null : 'conv.u6', p.cOut, p.cIn);
+    winograd6Weights(u, w, p.cOut, p.cIn);
+  }
+  return { w, algo, u };
+}
+
 export function conv2dReluPoolForward(
   y: FloatArray,
   x: FloatArray,
@@ -960,7 +991,11 @@ export function conv2dReluPoolForward(
   b: FloatArray | null,
   p: Conv2dParams,
   pool: MaxPool2dParams | null,
+  frozen: FrozenConv | null = null,
 ): void {
+  if (frozen !== null && frozen.w !== w) {
+    throw new Error('conv2dReluPool: the frozen weight given is not this weight');
+  }
   if (
     pool !== null &&
     (pool.n !== p.n || pool.c !== p.cOut || pool.h !== p.outH || pool.w !== p.outW)
@@ -969,16 +1004,8 @@ export function conv2dReluPoolForward(
       `conv2dReluPool: max-pool input [${pool.n}, ${pool.c}, ${pool.h}, ${pool.w}] is not the convolution's output [${p.n}, ${p.cOut}, ${p.outH}, ${p.outW}]`,
     );
   }
-  const algo = conv2dForwardAlgorithm(p, true);
-  let u: Float64Array | null = null;
+  const { algo, u } = frozen ?? prepareConv(w, p, false);
   const wp = algo === 'winograd' || algo === 'winograd6' ? winoParams(p) : null;
-  if (algo === 'winograd') {
-    u = winogradWeightScratch('conv.u', p.cOut, p.cIn);
-    winogradWeights(u, w, p.cOut, p.cIn, false);
-  } else if (algo === 'winograd6') {
-    u = winograd6WeightScratch('conv.u6', p.cOut, p.cIn);
-    winograd6Weights(u, w, p.cOut, p.cIn);
-  }
   if (threadsFor(p.n) <= 1) {
     if (algo === 'im2col' && !isPointwise(p)) buildMaps(p);
     for (let i = 0; i < p.n; i++) fusedImage(y, x, w, u, wp, b, p, pool, algo, i);

@@ -583,9 +583,10 @@ export function winogradForward(
   finishOutput(y, ys);
 }
 
-/** U scratch in shared memory (read by every worker). */
-export function winogradWeightScratch(slot: string, mo: number, ki: number): Float64Array {
-  return sharedF64(slot, XI * ceilTo(mo, MR) * ki + 1);
+/** U scratch in shared memory (read by every worker), reused per `slot`; a fresh buffer for null. */
+export function winogradWeightScratch(slot: string | null, mo: number, ki: number): Float64Array {
+  const n = XI * ceilTo(mo, MR) * ki + 1;
+  return slot === null ? new Float64Array(new SharedArrayBuffer(8 * n)) : sharedF64(slot, n);
 }
 
 // ------------------------------------------------------------------------- backward-weight

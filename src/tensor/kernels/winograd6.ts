@@ -56,9 +56,10 @@ export function winograd6Cheaper(mo: number, outH: number, outW: number): boolea
   return t6 * XI * ceilTo(mo, MR) < t4 * 36 * ceilTo(mo, 4);
 }
 
-/** U scratch in shared memory (read by every worker). */
-export function winograd6WeightScratch(slot: string, mo: number, ki: number): Float64Array {
-  return sharedF64(slot, XI * ceilTo(mo, MR) * ki + 1);
+/** U scratch in shared memory (read by every worker), reused per `slot`; a fresh buffer for null. */
+export function winograd6WeightScratch(slot: string | null, mo: number, ki: number): Float64Array {
+  const n = XI * ceilTo(mo, MR) * ki + 1;
+  return slot === null ? new Float64Array(new SharedArrayBuffer(8 * n)) : sharedF64(slot, n);
 }
 
 /** Transformed, packed weights U = G g Gᵀ (8×8, layout above) of w [mo, ki, 3, 3]. */
