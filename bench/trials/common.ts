@@ -4,6 +4,7 @@ import { manualSeed, Tensor } from '../../src/index.ts';
 import { BaselineNet } from '../../src/models/baseline.ts';
 import { load } from '../../src/nn/serialization.ts';
 import { loadMnist } from '../../scripts/lib/trainer.ts';
+import { alternateMs } from './conv2-grad.ts';
 
 /** The committed trained baseline in eval mode and the first n test images ([n, 1, 28, 28]). */
 export async function trainedBaseline(n: number): Promise<{ m: BaselineNet; images: Tensor }> {
@@ -39,4 +40,25 @@ export async function profileSelf(run: () => void, per = 1, top = 12): Promise<v
       `${(t / 1000 / per).toFixed(1).padStart(7)} ms ${((100 * t) / total).toFixed(1).padStart(5)} %  ${k}`,
     );
   }
+}
+
+/**
+ * Medians of `run(y, on)` with a variant on and off, alternately (`reps` runs each), each writing
+ * its own float32 output of `size` elements; throws unless the two outputs agree bit for bit.
+ */
+export function alternateOutputs(
+  size: number,
+  run: (y: Float32Array, on: boolean) => void,
+  reps: number,
+): string {
+  const ys = { on: new Float32Array(size), off: new Float32Array(size) };
+  let on = true;
+  const t = alternateMs(
+    (o) => (on = o),
+    () => run(on ? ys.on : ys.off, on),
+    reps,
+  );
+  const [a, b] = [new Int32Array(ys.on.buffer), new Int32Array(ys.off.buffer)];
+  if (a.some((v, i) => v !== b[i])) throw new Error('outputs differ');
+  return `on ${t.on.toFixed(2)} ms, off ${t.off.toFixed(2)} ms, on/off ${(t.on / t.off).toFixed(3)}`;
 }
