@@ -3,9 +3,13 @@
 //
 // asm.js is a subset of JavaScript (every value typed by a coercion: `x | 0` int, `+x` double;
 // memory one ArrayBuffer read through typed views). V8 validates a function marked 'use asm' and
-// compiles it ahead of time through its WebAssembly pipeline: heap reads without per-access
-// bounds checks, loads folded into the multiplies. This is still JavaScript source, written by
-// hand; an engine that does not validate asm.js runs the same code as ordinary JavaScript.
+// compiles it ahead of time through its WebAssembly pipeline: raw doubles and int32s in
+// registers, no type guards and no deoptimisation. Every heap access still carries a bounds check
+// (an asm.js read out of range gives NaN or 0, so V8 cannot fold it into a multiply or leave the
+// check to a guard page; `node --print-wasm-code` shows it), and the 12-accumulator tiles spill a
+// few values to the stack: that, not the tile's shape, sets these loops' speed
+// (bench/trials/asmshapes.ts). This is still JavaScript source, written by hand; an engine that
+// does not validate asm.js runs the same code as ordinary JavaScript.
 //
 // Same bits as the plain-JavaScript micro-kernels: every product and sum is a float64 operation
 // in the same order (WebAssembly, like JavaScript, never fuses a multiply-add).
