@@ -7,9 +7,10 @@
 // registers, no type guards and no deoptimisation. Every heap access still carries a bounds check
 // (an asm.js read out of range gives NaN or 0, so V8 cannot fold it into a multiply or leave the
 // check to a guard page; `node --print-wasm-code` shows it), and the 12-accumulator tiles spill a
-// few values to the stack: that, not the tile's shape, sets these loops' speed
-// (bench/trials/asmshapes.ts). This is still JavaScript source, written by hand; an engine that
-// does not validate asm.js runs the same code as ordinary JavaScript.
+// few values to the stack. The checked loads, not the spills or the tile's shape, set these loops'
+// speed: a 2×4 tile that spills nothing runs no faster (bench/trials/asmshapes.ts). This is still
+// JavaScript source, written by hand; an engine that does not validate asm.js runs the same code
+// as ordinary JavaScript.
 //
 // Same bits as the plain-JavaScript micro-kernels: every product and sum is a float64 operation
 // in the same order (WebAssembly, like JavaScript, never fuses a multiply-add).
