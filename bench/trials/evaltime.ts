@@ -21,5 +21,5 @@ const run = () => {
   const r = evaluate(m, sub, 1000);
   console.log(r, ((performance.now() - t0) / 1000).toFixed(2), 's');
 };
-if (process.env.PROFILE === '1') await profileSelf(run);
+if (process.env.PROFILE === '1') await profileSelf(run, 1, Number(process.env.TOP ?? 12));
 else run();

@@ -1,11 +1,12 @@
-// F(6×6)'s GEMM loop as winograd6ForwardImage runs it for one image (64 ξ, 16 tiles, K = 32, 66
-// rows), variants alternating in one process (pin it: `taskset -c 0`):
+// F(6×6)'s GEMM loop as winograd6ForwardImage runs it for one image (64 ξ, 16 tiles, K = 32, 64
+// rows in 2×4 tiles since session 16; the figures quoted for session 13 were 66 rows in 3×4
+// tiles), variants alternating in one process (pin it: `taskset -c 0`):
 //   - U, V and M each moving with ξ (as it runs) or fixed to one ξ (in L1): what memory costs;
-//   - output-channel blocks OB = 12 (as it runs), 24, 33, 66.
+//   - output-channel blocks OB = 16 (as it runs), 32, 64.
 import { asmHeap } from '../../src/tensor/kernels/asm.ts';
 
 const ki = 32;
-const moP = 66;
+const moP = 64;
 const TB = 16;
 const XI = 64;
 const uStep = moP * ki;
@@ -25,7 +26,7 @@ function run(OB: number, su: number, sv: number, sm: number): void {
     const obEnd = Math.min(ob + OB, moP);
     for (let xi = 0; xi < XI; xi++) {
       // prettier-ignore
-      hp.k.panels34(ki, (obEnd - ob) / 3, TB / 4, su * xi * uStep + ob * ki, 3 * ki,
+      hp.k.panels24(ki, (obEnd - ob) / 2, TB / 4, su * xi * uStep + ob * ki, 2 * ki,
         vOff + sv * xi * vStep, 4 * ki, mOff + sm * xi * mStep, TB);
     }
   }
@@ -51,16 +52,15 @@ function compare(title: string, variants: Record<string, () => void>, rounds = 1
   }
 }
 
-compare('operands moving with ξ or fixed (OB = 12):', {
-  all: () => run(12, 1, 1, 1),
-  'U fixed': () => run(12, 0, 1, 1),
-  'V fixed': () => run(12, 1, 0, 1),
-  'M fixed': () => run(12, 1, 1, 0),
-  'all fixed': () => run(12, 0, 0, 0),
+compare('operands moving with ξ or fixed (OB = 16):', {
+  all: () => run(16, 1, 1, 1),
+  'U fixed': () => run(16, 0, 1, 1),
+  'V fixed': () => run(16, 1, 0, 1),
+  'M fixed': () => run(16, 1, 1, 0),
+  'all fixed': () => run(16, 0, 0, 0),
 });
 compare('output-channel blocks:', {
-  'OB = 12': () => run(12, 1, 1, 1),
-  'OB = 24': () => run(24, 1, 1, 1),
-  'OB = 33': () => run(33, 1, 1, 1),
-  'OB = 66': () => run(66, 1, 1, 1),
+  'OB = 16': () => run(16, 1, 1, 1),
+  'OB = 32': () => run(32, 1, 1, 1),
+  'OB = 64': () => run(64, 1, 1, 1),
 });

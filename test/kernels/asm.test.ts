@@ -72,7 +72,7 @@ describe('asm.js module', () => {
     expect(out.trim()).toBe('true');
   });
 
-  it('panels and panels34 compute the packed tile products (store and accumulate)', () => {
+  it('panels, panels24, panel23 and panel22 compute the packed tile products (store and accumulate)', () => {
     const h = asmHeap(4096);
     const r = rng(3);
     for (let i = 0; i < 2000; i++) h.f64[i] = r() - 0.5;
@@ -91,17 +91,24 @@ describe('asm.js module', () => {
         expect(h.f64[1000 + i * 11 + j]).toBe(H[1000 + i * 11 + j]! + s);
       }
     }
-    h.k.panels34(kc, 2, 2, 0, 40, 100, 30, 1500, 9);
-    for (let i = 0; i < 6; i++) {
+    // 2×4 tiles: 2 A panels (2 rows) at 0, step 40; 2 B panels (4 columns) at 100, step 30
+    h.k.panels24(kc, 2, 2, 0, 40, 100, 30, 1500, 9);
+    // a last panel of three / two columns (B at 100, 4 wide), C at 1600 / 1700
+    h.k.panel23(kc, 2, 0, 40, 100, 1600, 9);
+    h.k.panel22(kc, 2, 0, 40, 100, 1700, 9);
+    for (let i = 0; i < 4; i++) {
       for (let j = 0; j < 8; j++) {
         let s = 0;
         for (let p = 0; p < kc; p++) {
-          s +=
-            H[Math.floor(i / 3) * 40 + 3 * p + (i % 3)]! *
-            H[100 + (j >> 2) * 30 + 4 * p + (j & 3)]!;
+          s += H[(i >> 1) * 40 + 2 * p + (i & 1)]! * H[100 + (j >> 2) * 30 + 4 * p + (j & 3)]!;
         }
         expect(h.f64[1500 + i * 9 + j]).toBe(s);
+        if (j < 3) expect(h.f64[1600 + i * 9 + j]).toBe(s);
+        if (j < 2) expect(h.f64[1700 + i * 9 + j]).toBe(s);
       }
+      // nothing written past the narrow panels' columns
+      expect(h.f64[1600 + i * 9 + 3]).toBe(H[1600 + i * 9 + 3]);
+      expect(h.f64[1700 + i * 9 + 2]).toBe(H[1700 + i * 9 + 2]);
     }
   });
 

@@ -1,4 +1,4 @@
-// The GEMM micro-kernel loops in asm.js (4×3 and 3×4 register tiles), and the sparse-input
+// The GEMM micro-kernel loops in asm.js (4×3 and 2×4 register tiles), and the sparse-input
 // product of a deep linear layer (gemm.ts's linearForwardSparse).
 //
 // asm.js is a subset of JavaScript (every value typed by a coercion: `x | 0` int, `+x` double;
@@ -7,10 +7,12 @@
 // registers, no type guards and no deoptimisation. Every heap access still carries a bounds check
 // (an asm.js read out of range gives NaN or 0, so V8 cannot fold it into a multiply or leave the
 // check to a guard page; `node --print-wasm-code` shows it), and the 12-accumulator tiles spill a
-// few values to the stack. The checked loads, not the spills or the tile's shape, set these loops'
-// speed: a 2×4 tile that spills nothing runs no faster (bench/trials/asmshapes.ts). This is still
-// JavaScript source, written by hand; an engine that does not validate asm.js runs the same code
-// as ordinary JavaScript.
+// few values to the stack. In a bare loop over one tile in L1 every shape runs at the same speed
+// (bench/trials/asmshapes.ts), but inside the panel loops, on F(6×6)'s real operands, the
+// 8-accumulator 2×4 and 4×2 tiles take 0.81–0.85× the time of 3×4 (4×3: 0.89–0.99×;
+// bench/trials/f6rows.ts, session 16); winograd6.ts uses 2×4 since. This is still JavaScript
+// source, written by hand; an engine that does not validate asm.js runs the same code as ordinary
+// JavaScript.
 //
 // Same bits as the plain-JavaScript micro-kernels: every product and sum is a float64 operation
 // in the same order (WebAssembly, like JavaScript, never fuses a multiply-add).
@@ -111,11 +113,11 @@ export interface AsmKernels {
     pW: number,
   ): number;
   /**
-   * `panels34`'s first two columns of one tile panel (B at b, 4 wide): C[c + 3i·ldc + s] =
-   * Σ_p A_i[3p + r]·B[4p + s] (r < 3, s < 2), the same sums; for a block whose last panel holds
+   * `panels24`'s first two columns of one tile panel (B at b, 4 wide): C[c + 2i·ldc + s] =
+   * Σ_p A_i[2p + r]·B[4p + s] (r < 2, s < 2), the same sums; for a block whose last panel holds
    * one or two tiles (a skipped column costs as much as a computed one).
    */
-  panel32(
+  panel22(
     kc: number,
     mp: number,
     a: number,
@@ -124,13 +126,13 @@ export interface AsmKernels {
     c: number,
     ldc: number,
   ): void;
-  /** As `panel32` with the first three columns (a last panel of three tiles). */
-  panel33: AsmKernels['panel32'];
+  /** As `panel22` with the first three columns (a last panel of three tiles). */
+  panel23: AsmKernels['panel22'];
   /**
-   * As `panels` with 3×4 tiles (winograd6.ts's layout): the tile C[c + 3i·ldc + 4j …] =
-   * Σ_p A_i[3p + r]·B_j[4p + s] (r < 3, s < 4); stores only.
+   * As `panels` with 2×4 tiles (winograd6.ts's layout): the tile C[c + 2i·ldc + 4j …] =
+   * Σ_p A_i[2p + r]·B_j[4p + s] (r < 2, s < 4); stores only.
    */
-  panels34(
+  panels24(
     kc: number,
     mp: number,
     np: number,
@@ -461,94 +463,81 @@ function pooled6(nO, tb, m, mStep, TB, bias, out, s, ot, map, tw, pH, pW) {
   return 0;
 }
 
-function panels34(kc, mp, np, a, aStep, b, bStep, c, ldc) {
+function panels24(kc, mp, np, a, aStep, b, bStep, c, ldc) {
   kc = kc | 0; mp = mp | 0; np = np | 0; a = a | 0; aStep = aStep | 0; b = b | 0;
   bStep = bStep | 0; c = c | 0; ldc = ldc | 0;
   var i = 0, j = 0, p = 0, ai = 0, bi = 0, ci = 0, row = 0;
   var c00 = 0.0, c01 = 0.0, c02 = 0.0, c03 = 0.0, c10 = 0.0, c11 = 0.0, c12 = 0.0, c13 = 0.0;
-  var c20 = 0.0, c21 = 0.0, c22 = 0.0, c23 = 0.0;
-  var a0 = 0.0, a1 = 0.0, a2 = 0.0, b0 = 0.0, b1 = 0.0, b2 = 0.0, b3 = 0.0;
+  var a0 = 0.0, a1 = 0.0, b0 = 0.0, b1 = 0.0, b2 = 0.0, b3 = 0.0;
   row = ldc << 3;
   for (j = 0; (j | 0) < (np | 0); j = (j + 1) | 0) {
     for (i = 0; (i | 0) < (mp | 0); i = (i + 1) | 0) {
       ai = (a + imul(i, aStep)) << 3;
       bi = (b + imul(j, bStep)) << 3;
       c00 = 0.0; c01 = 0.0; c02 = 0.0; c03 = 0.0; c10 = 0.0; c11 = 0.0; c12 = 0.0; c13 = 0.0;
-      c20 = 0.0; c21 = 0.0; c22 = 0.0; c23 = 0.0;
       for (p = 0; (p | 0) < (kc | 0); p = (p + 1) | 0) {
-        a0 = +H[ai >> 3]; a1 = +H[(ai + 8) >> 3]; a2 = +H[(ai + 16) >> 3];
+        a0 = +H[ai >> 3]; a1 = +H[(ai + 8) >> 3];
         b0 = +H[bi >> 3]; b1 = +H[(bi + 8) >> 3]; b2 = +H[(bi + 16) >> 3]; b3 = +H[(bi + 24) >> 3];
         c00 = c00 + a0 * b0; c01 = c01 + a0 * b1; c02 = c02 + a0 * b2; c03 = c03 + a0 * b3;
         c10 = c10 + a1 * b0; c11 = c11 + a1 * b1; c12 = c12 + a1 * b2; c13 = c13 + a1 * b3;
-        c20 = c20 + a2 * b0; c21 = c21 + a2 * b1; c22 = c22 + a2 * b2; c23 = c23 + a2 * b3;
-        ai = (ai + 24) | 0;
+        ai = (ai + 16) | 0;
         bi = (bi + 32) | 0;
       }
-      ci = (c + imul(imul(i, 3), ldc) + (j << 2)) << 3;
+      ci = (c + imul(i << 1, ldc) + (j << 2)) << 3;
       H[ci >> 3] = c00; H[(ci + 8) >> 3] = c01; H[(ci + 16) >> 3] = c02; H[(ci + 24) >> 3] = c03;
       ci = (ci + row) | 0;
       H[ci >> 3] = c10; H[(ci + 8) >> 3] = c11; H[(ci + 16) >> 3] = c12; H[(ci + 24) >> 3] = c13;
-      ci = (ci + row) | 0;
-      H[ci >> 3] = c20; H[(ci + 8) >> 3] = c21; H[(ci + 16) >> 3] = c22; H[(ci + 24) >> 3] = c23;
     }
   }
 }
 
-function panel33(kc, mp, a, aStep, b, c, ldc) {
+function panel23(kc, mp, a, aStep, b, c, ldc) {
   kc = kc | 0; mp = mp | 0; a = a | 0; aStep = aStep | 0; b = b | 0; c = c | 0; ldc = ldc | 0;
   var i = 0, p = 0, ai = 0, bi = 0, ci = 0, row = 0;
   var c00 = 0.0, c01 = 0.0, c02 = 0.0, c10 = 0.0, c11 = 0.0, c12 = 0.0;
-  var c20 = 0.0, c21 = 0.0, c22 = 0.0;
-  var a0 = 0.0, a1 = 0.0, a2 = 0.0, b0 = 0.0, b1 = 0.0, b2 = 0.0;
+  var a0 = 0.0, a1 = 0.0, b0 = 0.0, b1 = 0.0, b2 = 0.0;
   row = ldc << 3;
   for (i = 0; (i | 0) < (mp | 0); i = (i + 1) | 0) {
     ai = (a + imul(i, aStep)) << 3;
     bi = b << 3;
     c00 = 0.0; c01 = 0.0; c02 = 0.0; c10 = 0.0; c11 = 0.0; c12 = 0.0;
-    c20 = 0.0; c21 = 0.0; c22 = 0.0;
     for (p = 0; (p | 0) < (kc | 0); p = (p + 1) | 0) {
-      a0 = +H[ai >> 3]; a1 = +H[(ai + 8) >> 3]; a2 = +H[(ai + 16) >> 3];
+      a0 = +H[ai >> 3]; a1 = +H[(ai + 8) >> 3];
       b0 = +H[bi >> 3]; b1 = +H[(bi + 8) >> 3]; b2 = +H[(bi + 16) >> 3];
       c00 = c00 + a0 * b0; c01 = c01 + a0 * b1; c02 = c02 + a0 * b2;
       c10 = c10 + a1 * b0; c11 = c11 + a1 * b1; c12 = c12 + a1 * b2;
-      c20 = c20 + a2 * b0; c21 = c21 + a2 * b1; c22 = c22 + a2 * b2;
-      ai = (ai + 24) | 0;
+      ai = (ai + 16) | 0;
       bi = (bi + 32) | 0;
     }
-    ci = (c + imul(imul(i, 3), ldc)) << 3;
+    ci = (c + imul(i << 1, ldc)) << 3;
     H[ci >> 3] = c00; H[(ci + 8) >> 3] = c01; H[(ci + 16) >> 3] = c02;
     ci = (ci + row) | 0;
     H[ci >> 3] = c10; H[(ci + 8) >> 3] = c11; H[(ci + 16) >> 3] = c12;
-    ci = (ci + row) | 0;
-    H[ci >> 3] = c20; H[(ci + 8) >> 3] = c21; H[(ci + 16) >> 3] = c22;
   }
 }
 
-function panel32(kc, mp, a, aStep, b, c, ldc) {
+function panel22(kc, mp, a, aStep, b, c, ldc) {
   kc = kc | 0; mp = mp | 0; a = a | 0; aStep = aStep | 0; b = b | 0; c = c | 0; ldc = ldc | 0;
   var i = 0, p = 0, ai = 0, bi = 0, ci = 0, row = 0;
-  var c00 = 0.0, c01 = 0.0, c10 = 0.0, c11 = 0.0, c20 = 0.0, c21 = 0.0;
-  var a0 = 0.0, a1 = 0.0, a2 = 0.0, b0 = 0.0, b1 = 0.0;
+  var c00 = 0.0, c01 = 0.0, c10 = 0.0, c11 = 0.0;
+  var a0 = 0.0, a1 = 0.0, b0 = 0.0, b1 = 0.0;
   row = ldc << 3;
   for (i = 0; (i | 0) < (mp | 0); i = (i + 1) | 0) {
     ai = (a + imul(i, aStep)) << 3;
     bi = b << 3;
-    c00 = 0.0; c01 = 0.0; c10 = 0.0; c11 = 0.0; c20 = 0.0; c21 = 0.0;
+    c00 = 0.0; c01 = 0.0; c10 = 0.0; c11 = 0.0;
     for (p = 0; (p | 0) < (kc | 0); p = (p + 1) | 0) {
-      a0 = +H[ai >> 3]; a1 = +H[(ai + 8) >> 3]; a2 = +H[(ai + 16) >> 3];
+      a0 = +H[ai >> 3]; a1 = +H[(ai + 8) >> 3];
       b0 = +H[bi >> 3]; b1 = +H[(bi + 8) >> 3];
       c00 = c00 + a0 * b0; c01 = c01 + a0 * b1;
       c10 = c10 + a1 * b0; c11 = c11 + a1 * b1;
-      c20 = c20 + a2 * b0; c21 = c21 + a2 * b1;
-      ai = (ai + 24) | 0;
+      ai = (ai + 16) | 0;
       bi = (bi + 32) | 0;
     }
-    ci = (c + imul(imul(i, 3), ldc)) << 3;
+    ci = (c + imul(i << 1, ldc)) << 3;
     H[ci >> 3] = c00; H[(ci + 8) >> 3] = c01;
     ci = (ci + row) | 0;
     H[ci >> 3] = c10; H[(ci + 8) >> 3] = c11;
-    ci = (ci + row) | 0;
-    H[ci >> 3] = c20; H[(ci + 8) >> 3] = c21;
   }
 }
 
@@ -726,10 +715,10 @@ return {
   panels: panels,
   panelsIdx: panelsIdx,
   pooled6: pooled6,
-  panel32: panel32,
-  panel33: panel33,
+  panel22: panel22,
+  panel23: panel23,
   input8: input8,
-  panels34: panels34,
+  panels24: panels24,
   gatherNonZeros: gatherNonZeros,
   sparseRows8: sparseRows8,
   direct3x3: direct3x3

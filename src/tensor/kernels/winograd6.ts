@@ -11,10 +11,12 @@
 // a training run's numbers do not depend on this kernel. conv2dForward picks it for a forward
 // that no backward follows when its tile count makes it cheaper (winograd6Cheaper).
 //
-// The GEMM micro-tile is MR×NR = 3×4 (12 accumulators, as gemm.ts's 4×3): the MNIST net's 24×24
-// output is 16 tiles, which 4-wide tile panels cover exactly (3-wide ones would waste 1/9).
+// The GEMM micro-tile is MR×NR = 2×4 (8 accumulators): the MNIST net's 24×24 output is 16 tiles,
+// which 4-wide tile panels cover exactly, and its 64 output channels need no padding. 2×4 runs
+// 0.82–0.85× the time of the 3×4 tile used until session 16 (12 accumulators, 64 channels padded
+// to 66) on one image's GEMMs (bench/trials/f6rows.ts): the 12-accumulator tile spills.
 // Packed layouts (float64):
-//   U  [64][Mo/3 panels][Ki][3]     transformed weights, rows = output channels
+//   U  [64][Mo/2 panels][Ki][2]     transformed weights, rows = output channels
 //   V  [64][TB/4 panels][Ki][4]     transformed input tiles of one tile block
 //   M  [64][OB][TB]                 GEMM result for OB output channels, then their output transform
 // (each ξ plane of V and M padded by one cache line; see vStep). As in winograd.ts, a U buffer from
@@ -43,11 +45,11 @@ import { reluMaxBits } from './pool.ts';
 import { StampedScratch, asmOn, stamp, type AsmHeap } from './asm.ts';
 import type { WinogradParams } from './winograd.ts';
 
-const MR = 3;
+const MR = 2;
 const NR = 4;
 const XI = 64; // positions ξ of the 8×8 tiles
 const TB_MAX = 64; // most tiles per block
-const OB = 12; // output channels per GEMM + output-transform block (multiple of MR)
+const OB = 16; // output channels per GEMM + output-transform block (multiple of MR)
 
 /** Multiply count of F(6×6) (tiles rounded to NR, channels to MR) over F(4×4)'s (to 3 and 4). */
 export function winograd6Cheaper(mo: number, outH: number, outW: number): boolean {
@@ -172,27 +174,24 @@ function inputTile8(
 }
 
 // prettier-ignore
-// C[3,4] at c[ci + i·ldc + j] = Σ_p ap[ai + 3p + i]·bp[bi + 4p + j]
-function micro34(
+// C[2,4] at c[ci + i·ldc + j] = Σ_p ap[ai + 2p + i]·bp[bi + 4p + j]
+function micro24(
   kc: number, ap: Float64Array, ai: number, bp: Float64Array, bi: number,
   c: Float64Array, ci: number, ldc: number,
 ): void {
   let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
   let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-  let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
   for (let p = 0; p < kc; p++) {
-    const a0 = ap[ai]!, a1 = ap[ai + 1]!, a2 = ap[ai + 2]!;
+    const a0 = ap[ai]!, a1 = ap[ai + 1]!;
     const b0 = bp[bi]!, b1 = bp[bi + 1]!, b2 = bp[bi + 2]!, b3 = bp[bi + 3]!;
     c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
     c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
-    c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
-    ai += 3;
+    ai += 2;
     bi += 4;
   }
-  const r1 = ci + ldc, r2 = r1 + ldc;
+  const r1 = ci + ldc;
   c[ci] = c00; c[ci + 1] = c01; c[ci + 2] = c02; c[ci + 3] = c03;
   c[r1] = c10; c[r1 + 1] = c11; c[r1 + 2] = c12; c[r1 + 3] = c13;
-  c[r2] = c20; c[r2 + 1] = c21; c[r2 + 2] = c22; c[r2 + 3] = c23;
 }
 
 // Per-thread scratch (each worker has its own module instance).
@@ -297,12 +296,12 @@ export function winograd6ForwardImage(
   for (let t0 = 0; t0 < nCalc; t0 += TB) {
     const tb = Math.min(TB, nCalc - t0);
     const tbP = ceilTo(tb, NR);
-    // a last panel of one to three tiles goes through a narrower kernel (asm.js panel32, panel33)
+    // a last panel of one to three tiles goes through a narrower kernel (asm.js panel22, panel23)
     const rest = tb % NR;
     const npFull = tb >> 2;
     // input transform: V[ξ][t/4][c][t%4] (with asm.js, of the tiles inside the image)
     if (hp && inAsm) hp.k.input8(xIn, ki, h, w, tb, map + t0, tw, padH, padW, vOff, vStep, sIn);
-    // with asm.js the GEMMs never read the padded columns (panel32 / panel33 take a short last
+    // with asm.js the GEMMs never read the padded columns (panel22 / panel23 take a short last
     // panel), so this loop has nothing left to do when every tile lies inside the image
     for (let c = 0; c < (hp && inAsm && allInside ? 0 : ki); c++) {
       const xo = xImg + c * hw;
@@ -331,16 +330,16 @@ export function winograd6ForwardImage(
           const ua = xi * uStep + ob * ki;
           const vb = vOff + xi * vStep;
           const mc = mOff + xi * mStep;
-          hp.k.panels34(ki, mp, npFull, ua, MR * ki, vb, NR * ki, mc, TB);
+          hp.k.panels24(ki, mp, npFull, ua, MR * ki, vb, NR * ki, mc, TB);
           const vr = vb + npFull * NR * ki;
-          if (rest === 3) hp.k.panel33(ki, mp, ua, MR * ki, vr, mc + npFull * NR, TB);
-          else if (rest > 0) hp.k.panel32(ki, mp, ua, MR * ki, vr, mc + npFull * NR, TB);
+          if (rest === 3) hp.k.panel23(ki, mp, ua, MR * ki, vr, mc + npFull * NR, TB);
+          else if (rest > 0) hp.k.panel22(ki, mp, ua, MR * ki, vr, mc + npFull * NR, TB);
           continue;
         }
         for (let tp = 0; tp < tbP; tp += NR) {
           const bi = xi * vStep + tp * ki;
           for (let op = ob; op < obEnd; op += MR) {
-            micro34(ki, u, xi * uStep + op * ki, V, bi, M, xi * mStep + (op - ob) * TB + tp, TB);
+            micro24(ki, u, xi * uStep + op * ki, V, bi, M, xi * mStep + (op - ob) * TB + tp, TB);
           }
         }
       }
@@ -370,7 +369,7 @@ export function winograd6ForwardImage(
 // keeps the outputs of one such tile (the first it computes for a U stamp, bias and pool) and
 // writes them, the same bits, for every later tile with the same channel values instead of
 // transforming and multiplying it again; the remaining tiles are compacted into the GEMM's
-// panels, a last panel of one to three tiles taking a narrower kernel (asm.js panel32, panel33),
+// panels, a last panel of one to three tiles taking a narrower kernel (asm.js panel22, panel23),
 // so that the saving is not lost to a padded column.
 
 let tileScratch = new Int32Array(0);
