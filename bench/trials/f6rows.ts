@@ -12,10 +12,15 @@ const XI = 64;
 const range = (n: number) => [...Array(n).keys()];
 
 /** asm.ts's panel loop for an r×c register tile (rows: output channels, columns: tiles). */
-function panels(r: number, c: number): string {
+function panels(r: number, c: number, u = 1): string {
   const acc = range(r).flatMap((i) => range(c).map((j) => `c${i}${j}`));
   const vars = [...acc, ...range(r).map((i) => `a${i}`), ...range(c).map((j) => `b${j}`)];
-  return `function panels${r}${c}(kc, mp, np, a, aStep, b, bStep, c, ldc) {
+  const step = (q: number) => [
+    ...range(r).map((i) => `a${i} = +H[(ai + ${8 * (r * q + i)}) >> 3];`),
+    ...range(c).map((j) => `b${j} = +H[(bi + ${8 * (c * q + j)}) >> 3];`),
+    ...acc.map((v, n) => `${v} = ${v} + a${Math.floor(n / c)} * b${n % c};`),
+  ];
+  return `function panels${r}${c}${u > 1 ? `u${u}` : ''}(kc, mp, np, a, aStep, b, bStep, c, ldc) {
   kc = kc | 0; mp = mp | 0; np = np | 0; a = a | 0; aStep = aStep | 0; b = b | 0;
   bStep = bStep | 0; c = c | 0; ldc = ldc | 0;
   var i = 0, j = 0, p = 0, ai = 0, bi = 0, ci = 0, row = 0;
@@ -26,16 +31,12 @@ function panels(r: number, c: number): string {
       ai = (a + imul(i, aStep)) << 3;
       bi = (b + imul(j, bStep)) << 3;
       ${acc.map((v) => `${v} = 0.0;`).join(' ')}
-      for (p = 0; (p | 0) < (kc | 0); p = (p + 1) | 0) {
-        ${range(r)
-          .map((i) => `a${i} = +H[(ai + ${8 * i}) >> 3];`)
+      for (p = 0; (p | 0) < (kc | 0); p = (p + ${u}) | 0) {
+        ${range(u)
+          .flatMap((q) => step(q))
           .join(' ')}
-        ${range(c)
-          .map((j) => `b${j} = +H[(bi + ${8 * j}) >> 3];`)
-          .join(' ')}
-        ${acc.map((v, q) => `${v} = ${v} + a${Math.floor(q / c)} * b${q % c};`).join(' ')}
-        ai = (ai + ${8 * r}) | 0;
-        bi = (bi + ${8 * c}) | 0;
+        ai = (ai + ${8 * r * u}) | 0;
+        bi = (bi + ${8 * c * u}) | 0;
       }
       ci = (c + imul(imul(i, ${r}), ldc) + imul(j, ${c})) << 3;
       ${range(r)
@@ -52,7 +53,7 @@ function panels(r: number, c: number): string {
 }`;
 }
 
-const shapes = [
+const shapes: [number, number, number?][] = [
   [3, 4],
   [2, 4],
   [4, 2],
@@ -60,12 +61,15 @@ const shapes = [
   [2, 6],
   [1, 8],
   [4, 3],
+  [3, 3],
+  [2, 4, 2],
+  [2, 4, 4],
 ];
 const src = `'use asm';
 var H = new stdlib.Float64Array(heap);
 var imul = stdlib.Math.imul;
-${shapes.map(([r, c]) => panels(r, c)).join('\n')}
-return { ${shapes.map(([r, c]) => `panels${r}${c}: panels${r}${c}`).join(', ')} };`;
+${shapes.map(([r, c, u]) => panels(r, c, u)).join('\n')}
+return { ${shapes.map(([r, c, u]) => `panels${r}${c}${u ? `u${u}` : ''}: panels${r}${c}${u ? `u${u}` : ''}`).join(', ')} };`;
 type Panels = (...a: number[]) => void;
 const make = new Function('stdlib', 'foreign', 'heap', src) as (
   s: typeof globalThis,
@@ -100,14 +104,14 @@ function asmTs(T: number): () => void {
 }
 
 /** One image's GEMMs: rows moP in blocks of OB, MR rows per register tile, T tiles. */
-function variant(MR: number, NR: number, moP: number, OB: number, T: number): () => void {
+function variant(MR: number, NR: number, moP: number, OB: number, T: number, u = 1): () => void {
   const uStep = moP * KI;
   const vStep = T * KI + 8;
   const mStep = OB * T + 8;
   const vOff = XI * uStep;
   const mOff = vOff + XI * vStep;
   for (let i = 0; i < mOff; i++) f64[i] = Math.sin(i);
-  const kern = k[`panels${MR}${NR}`]!;
+  const kern = k[`panels${MR}${NR}${u > 1 ? `u${u}` : ''}`]!;
   return () => {
     for (let ob = 0; ob < moP; ob += OB) {
       const obEnd = Math.min(ob + OB, moP);
@@ -152,5 +156,8 @@ for (const T of [24, 12]) {
     '2×6, 64 rows, OB = 16': variant(2, 6, 64, 16, T),
     '1×8, 64 rows, OB = 16': variant(1, 8, 64, 16, T),
     '4×3, 64 rows, OB = 16': variant(4, 3, 64, 16, T),
+    '3×3, 66 rows, OB = 12': variant(3, 3, 66, 12, T),
+    '2×4 depth unrolled ×2': variant(2, 4, 64, 16, T, 2),
+    '2×4 depth unrolled ×4': variant(2, 4, 64, 16, T, 4),
   });
 }
