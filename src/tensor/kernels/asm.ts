@@ -9,7 +9,7 @@
 // check to a guard page; `node --print-wasm-code` shows it), and the 12-accumulator tiles spill a
 // few values to the stack. In a bare loop over one tile in L1 every shape runs at the same speed
 // (bench/trials/asmshapes.ts), but inside the panel loops, on F(6×6)'s real operands, the
-// 8-accumulator 2×4 and 4×2 tiles take 0.81–0.85× the time of 3×4 (4×3: 0.89–0.99×;
+// 8-accumulator 2×4 and 4×2 tiles take 0.81–0.88× and 0.66–0.86× the time of 3×4 (4×3: 0.89–1.02×;
 // bench/trials/f6rows.ts, session 16); winograd6.ts uses 2×4 since. This is still JavaScript
 // source, written by hand; an engine that does not validate asm.js runs the same code as ordinary
 // JavaScript.

@@ -13,8 +13,9 @@
 // are computed into a small scratch tile and the valid part copied out. Packing into Float64
 // keeps the micro-kernel monomorphic for both Float32Array and Float64Array inputs, and
 // accumulation is always in float64.
-// MR×NR = 4×3: 12 accumulators + 7 operands fit V8's 16 x64 XMM registers without spilling
-// (4×4, 4×8, 8×4 spill and run ~35% slower).
+// MR×NR = 4×3, chosen on the plain-JavaScript loop (4×4, 4×8, 8×4 ran ~35% slower there). In
+// asm.js V8 allocates 15 double registers and 4×3 spills some accumulators; 4×2 ran 0.83–0.85×
+// on Winograd's dense GEMMs (bench/trials/f4shapes.ts), not measured on these yet.
 // The loop over a block's tiles runs in asm.js (asm.ts `panels`, into a per-thread heap, C then
 // copied out); micro4x3 below is the same loop in plain JavaScript (`SHIFTGRAD_ASM=0`).
 

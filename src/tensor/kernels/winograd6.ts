@@ -13,7 +13,7 @@
 //
 // The GEMM micro-tile is MR×NR = 2×4 (8 accumulators): the MNIST net's 24×24 output is 16 tiles,
 // which 4-wide tile panels cover exactly, and its 64 output channels need no padding. 2×4 runs
-// 0.82–0.85× the time of the 3×4 tile used until session 16 (12 accumulators, 64 channels padded
+// 0.81–0.88× the time of the 3×4 tile used until session 15 (12 accumulators, 64 channels padded
 // to 66) on one image's GEMMs (bench/trials/f6rows.ts): the 12-accumulator tile spills.
 // Packed layouts (float64):
 //   U  [64][Mo/2 panels][Ki][2]     transformed weights, rows = output channels
