@@ -39,7 +39,9 @@ function kernel(r: number, c: number, idx: boolean): string {
       (i) =>
         (i > 0 ? 'ci = (ci + row) | 0; ' : '') +
         range(c)
-          .map((j) => `H[(ci + ${8 * j}) >> 3] = c${i}${j} + (acc ? +H[(ci + ${8 * j}) >> 3] : 0.0);`)
+          .map(
+            (j) => `H[(ci + ${8 * j}) >> 3] = c${i}${j} + (acc ? +H[(ci + ${8 * j}) >> 3] : 0.0);`,
+          )
           .join(' '),
     )
     .join('\n      ');
@@ -98,7 +100,7 @@ function gemms(r: number, c: number, rows: number, depth: number, cols: number, 
   const np = colsP / c;
   // lists per B panel: channels (depth) kept with probability DENSITY (the same draw for both)
   let seed = 7;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   const lst = 2 * LIST;
   const cnt = lst + 64 * depth;
   for (let j = 0; j < np; j++) {
