@@ -81,7 +81,8 @@ describe('conv2dReluPoolForward: the values of conv2d → relu → maxPool2d, bi
       { padding: 1 },
       k2,
     ],
-    // F(6×6) with partial last tiles (23×23 → pooled 11×11) and channels not a multiple of 3
+    // F(6×6) with partial last tiles (23×23 → pooled 11×11) and 17 channels (one padded row, a
+    // last block of one channel)
     ['Winograd F(6×6), odd output + pool 2', [2, 16, 23, 23], [17, 16, 3, 3], { padding: 1 }, k2],
     ['Winograd F(6×6) + pool 3 / stride 2', [2, 16, 24, 24], [16, 16, 3, 3], {}, k3s2],
     ['Winograd F(6×6) + ReLU only', [2, 16, 24, 24], [16, 16, 3, 3], {}, null],

@@ -366,9 +366,9 @@ describe('Winograd F(6×6): uniform tiles reuse a kept tile’s outputs, same bi
   const uniformTiles = [
     [0, 5, 10], // the first image with one: its first becomes the kept tile, nothing reused
     [...Array(16).keys()], // all 16 reused: no tile computed
-    [3], // 15 tiles computed: a last panel of three (panel33)
-    [0, 15], // 14: a last panel of two (panel32)
-    [1, 2, 7], // 13: a last panel of one (panel32)
+    [3], // 15 tiles computed: a last panel of three (panel23)
+    [0, 15], // 14: a last panel of two (panel22)
+    [1, 2, 7], // 13: a last panel of one (panel22)
     [6, 15], // tile 6's window: −0 in channel 0 (background +0): only tile 15 reused
     [12], // tile 12's window: channel 3 one ulp off the background: nothing reused
   ];
