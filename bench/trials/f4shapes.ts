@@ -7,6 +7,7 @@
 //     77 % of backward-input's windows zero);
 //   - backward-weight: 36 ξ × [64 × 96 tiles] · [96 × 32], accumulating into C.
 // Run alone, pinned: `taskset -c 0 npx tsx bench/trials/f4shapes.ts`.
+import { printAlternating } from './alternate.ts';
 const XI = 36;
 const DENSITY = Number(process.env.DENSITY ?? 0.25);
 
@@ -119,35 +120,27 @@ function gemms(r: number, c: number, rows: number, depth: number, cols: number, 
   };
 }
 
-function compare(title: string, variants: Record<string, () => void>, rounds = 15): void {
-  const vs = Object.keys(variants);
-  const times = new Map<string, number[]>(vs.map((n) => [n, []]));
-  for (let r = 0; r < rounds + 2; r++) {
-    for (const n of r % 2 ? [...vs].reverse() : vs) {
-      const reps = 20;
-      const t0 = performance.now();
-      for (let i = 0; i < reps; i++) variants[n]!();
-      if (r >= 2) times.get(n)!.push((performance.now() - t0) / reps);
-    }
-  }
-  const med = (a: number[]) => [...a].sort((p, q) => p - q)[a.length >> 1]!;
-  const base = med(times.get(vs[0]!)!);
-  console.log(title);
-  for (const n of vs) {
-    const ms = med(times.get(n)!);
-    console.log(`  ${n.padEnd(6)} ${(ms * 1000).toFixed(0)} µs  ${(ms / base).toFixed(3)}× 4×3`);
-  }
-}
-
-compare('forward (dense), one image:', {
-  '4×3': gemms(4, 3, 64, 32, 36, 'dense'),
-  '4×2': gemms(4, 2, 64, 32, 36, 'dense'),
-});
-compare(`backward-input over lists (density ${DENSITY}), one tile block:`, {
-  '4×3': gemms(4, 3, 32, 64, 26, 'idx'),
-  '4×2': gemms(4, 2, 32, 64, 26, 'idx'),
-});
-compare('backward-weight (accumulating), one block of 96 tiles:', {
-  '4×3': gemms(4, 3, 64, 96, 32, 'acc'),
-  '4×2': gemms(4, 2, 64, 96, 32, 'acc'),
-});
+printAlternating(
+  'forward (dense), one image:',
+  {
+    '4×3': gemms(4, 3, 64, 32, 36, 'dense'),
+    '4×2': gemms(4, 2, 64, 32, 36, 'dense'),
+  },
+  20,
+);
+printAlternating(
+  `backward-input over lists (density ${DENSITY}), one tile block:`,
+  {
+    '4×3': gemms(4, 3, 32, 64, 26, 'idx'),
+    '4×2': gemms(4, 2, 32, 64, 26, 'idx'),
+  },
+  20,
+);
+printAlternating(
+  'backward-weight (accumulating), one block of 96 tiles:',
+  {
+    '4×3': gemms(4, 3, 64, 96, 32, 'acc'),
+    '4×2': gemms(4, 2, 64, 96, 32, 'acc'),
+  },
+  20,
+);

@@ -4,6 +4,7 @@
 // here with asm.ts's panel loop (one module, so that V8 treats them alike), and asm.ts's own
 // panels24, alternating in one process. Run alone, pinned: `taskset -c 0 npx tsx
 // bench/trials/f6rows.ts`.
+import { printAlternating } from './alternate.ts';
 import { asmHeap } from '../../src/tensor/kernels/asm.ts';
 
 const KI = 32;
@@ -124,40 +125,22 @@ function variant(MR: number, NR: number, moP: number, OB: number, T: number, u =
   };
 }
 
-function compare(T: number, variants: Record<string, () => void>, rounds = 15): void {
-  const names = Object.keys(variants);
-  const times = new Map<string, number[]>(names.map((n) => [n, []]));
-  for (let r = 0; r < rounds + 2; r++) {
-    for (const n of r % 2 ? [...names].reverse() : names) {
-      const reps = 40;
-      const t0 = performance.now();
-      for (let i = 0; i < reps; i++) variants[n]!();
-      if (r >= 2) times.get(n)!.push((performance.now() - t0) / reps);
-    }
-  }
-  const med = (a: number[]) => [...a].sort((p, q) => p - q)[a.length >> 1]!;
-  const base = med(times.get(names[0]!)!);
-  console.log(`${T} tiles:`);
-  for (const n of names) {
-    const ms = med(times.get(n)!);
-    console.log(
-      `  ${n.padEnd(28)} ${(ms * 1000).toFixed(0)} µs/image  ${(ms / base).toFixed(3)}× the first`,
-    );
-  }
-}
-
 for (const T of [24, 12]) {
-  compare(T, {
-    '3×4, 66 rows, OB = 12': variant(3, 4, 66, 12, T),
-    '2×4, 64 rows, OB = 16': variant(2, 4, 64, 16, T),
-    'asm.ts panels24, same': asmTs(T),
-    '4×2, 64 rows, OB = 16': variant(4, 2, 64, 16, T),
-    '2×3, 64 rows, OB = 16': variant(2, 3, 64, 16, T),
-    '2×6, 64 rows, OB = 16': variant(2, 6, 64, 16, T),
-    '1×8, 64 rows, OB = 16': variant(1, 8, 64, 16, T),
-    '4×3, 64 rows, OB = 16': variant(4, 3, 64, 16, T),
-    '3×3, 66 rows, OB = 12': variant(3, 3, 66, 12, T),
-    '2×4 depth unrolled ×2': variant(2, 4, 64, 16, T, 2),
-    '2×4 depth unrolled ×4': variant(2, 4, 64, 16, T, 4),
-  });
+  printAlternating(
+    `${T} tiles, one image's GEMMs:`,
+    {
+      '3×4, 66 rows, OB = 12': variant(3, 4, 66, 12, T),
+      '2×4, 64 rows, OB = 16': variant(2, 4, 64, 16, T),
+      'asm.ts panels24, same': asmTs(T),
+      '4×2, 64 rows, OB = 16': variant(4, 2, 64, 16, T),
+      '2×3, 64 rows, OB = 16': variant(2, 3, 64, 16, T),
+      '2×6, 64 rows, OB = 16': variant(2, 6, 64, 16, T),
+      '1×8, 64 rows, OB = 16': variant(1, 8, 64, 16, T),
+      '4×3, 64 rows, OB = 16': variant(4, 3, 64, 16, T),
+      '3×3, 66 rows, OB = 12': variant(3, 3, 66, 12, T),
+      '2×4 depth unrolled ×2': variant(2, 4, 64, 16, T, 2),
+      '2×4 depth unrolled ×4': variant(2, 4, 64, 16, T, 4),
+    },
+    40,
+  );
 }
