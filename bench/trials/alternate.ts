@@ -1,5 +1,23 @@
-// Variants of one piece of work timed in turn in one process (the order reversed every other
-// round, the first two rounds a warm-up), for trials whose variants are plain closures.
+// Helpers for the trials that time kernels side by side: linking an asm.js module written by
+// the trial, and timing variants in turn in one process (the order reversed every other round,
+// the first two rounds a warm-up).
+
+/**
+ * Links the asm.js module body `src` ('use asm' and its views of `heap` first) to a fresh heap of
+ * `bytes` (a size asm.js accepts); returns the heap and the module's exports.
+ */
+export function linkAsm<K>(
+  src: string,
+  bytes: number,
+): { heap: ArrayBuffer; k: Record<string, K> } {
+  const heap = new ArrayBuffer(bytes);
+  const make = new Function('stdlib', 'foreign', 'heap', src) as (
+    s: typeof globalThis,
+    f: null,
+    h: ArrayBuffer,
+  ) => Record<string, K>;
+  return { heap, k: make(globalThis, null, heap) };
+}
 
 /**
  * Runs each variant `reps` times per round for `rounds` rounds (+ 2 warm-up rounds) and prints the

@@ -5,6 +5,7 @@
 // `taskset -c 0 npx tsx bench/trials/asmshapes.ts`. To see what V8 made of them (every heap
 // access bounds-checked, constant addresses too; spilled values as [rbp-…]):
 // `node --import tsx --print-wasm-code bench/trials/asmshapes.ts | less`.
+import { linkAsm } from './alternate.ts';
 const KC = 32;
 const B0 = 1024; // B's first element (float64 index); A starts at 0, C at 6000
 const N = 20000; // tiles per call
@@ -76,16 +77,9 @@ const src = `'use asm';
 var H = new stdlib.Float64Array(heap);
 ${shapes.map(([n, r, c, m]) => kernel(n, r, c, m)).join('\n')}
 return { ${shapes.map(([n]) => `${n}: ${n}`).join(', ')} };`;
-type Kernels = Record<string, (n: number) => void>;
-const make = new Function('stdlib', 'foreign', 'heap', src) as (
-  s: typeof globalThis,
-  f: null,
-  h: ArrayBuffer,
-) => Kernels;
-const heap = new ArrayBuffer(1 << 20);
+const { heap, k } = linkAsm<(n: number) => void>(src, 1 << 20);
 const f64 = new Float64Array(heap);
 for (let i = 0; i < B0 + 4 * KC * 5; i++) f64[i] = Math.sin(i);
-const k = make(globalThis, null, heap);
 
 const gflops = (name: string, r: number, c: number) => {
   const t0 = performance.now();

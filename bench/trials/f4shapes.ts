@@ -7,7 +7,7 @@
 //     77 % of backward-input's windows zero);
 //   - backward-weight: 36 ξ × [64 × 96 tiles] · [96 × 32], accumulating into C.
 // Run alone, pinned: `taskset -c 0 npx tsx bench/trials/f4shapes.ts`.
-import { printAlternating } from './alternate.ts';
+import { linkAsm, printAlternating } from './alternate.ts';
 const XI = 36;
 const DENSITY = Number(process.env.DENSITY ?? 0.25);
 
@@ -78,16 +78,10 @@ var imul = stdlib.Math.imul;
 ${shapes.flatMap(([r, c]) => [kernel(r, c, false), kernel(r, c, true)]).join('\n')}
 return { ${names.map((n) => `${n}: ${n}`).join(', ')} };`;
 type K = (...a: number[]) => void;
-const make = new Function('stdlib', 'foreign', 'heap', src) as (
-  s: typeof globalThis,
-  f: null,
-  h: ArrayBuffer,
-) => Record<string, K>;
-const heap = new ArrayBuffer(1 << 25);
+const { heap, k } = linkAsm<K>(src, 1 << 25);
 const f64 = new Float64Array(heap);
 const i32 = new Int32Array(heap);
 for (let i = 0; i < 3_000_000; i++) f64[i] = Math.sin(i);
-const k = make(globalThis, null, heap);
 const LIST = 3_200_000; // float64 index of the lists (int32 at 2·LIST)
 
 /** 36 GEMMs C[ξ] (rows × cols) (+)= A[ξ] (rows × depth) · B[ξ] (depth × cols), packed. */

@@ -4,7 +4,7 @@
 // here with asm.ts's panel loop (one module, so that V8 treats them alike), and asm.ts's own
 // panels24, alternating in one process. Run alone, pinned: `taskset -c 0 npx tsx
 // bench/trials/f6rows.ts`.
-import { printAlternating } from './alternate.ts';
+import { linkAsm, printAlternating } from './alternate.ts';
 import { asmHeap } from '../../src/tensor/kernels/asm.ts';
 
 const KI = 32;
@@ -72,14 +72,8 @@ var imul = stdlib.Math.imul;
 ${shapes.map(([r, c, u]) => panels(r, c, u)).join('\n')}
 return { ${shapes.map(([r, c, u]) => `panels${r}${c}${u ? `u${u}` : ''}: panels${r}${c}${u ? `u${u}` : ''}`).join(', ')} };`;
 type Panels = (...a: number[]) => void;
-const make = new Function('stdlib', 'foreign', 'heap', src) as (
-  s: typeof globalThis,
-  f: null,
-  h: ArrayBuffer,
-) => Record<string, Panels>;
-const heap = new ArrayBuffer(1 << 24);
+const { heap, k } = linkAsm<Panels>(src, 1 << 24);
 const f64 = new Float64Array(heap);
-const k = make(globalThis, null, heap);
 
 /** As `variant` (2×4, 64 rows, OB = 16) with asm.ts's own panels24, as winograd6.ts runs it. */
 function asmTs(T: number): () => void {

@@ -6,6 +6,7 @@
 // outputs compared bit for bit. `taskset -c 0 npx tsx bench/trials/fc1layout.ts`.
 import * as F from '../../src/nn/functional.ts';
 import { noGrad } from '../../src/autograd/grad-mode.ts';
+import { linkAsm } from './alternate.ts';
 import { trainedBaseline } from './common.ts';
 
 const rows = 64;
@@ -53,14 +54,10 @@ ${kernel('il64', `(w + imul(o0, ${inF})) << 3`, (i) => `+H[((wb + (k << 6)) + ${
 ${kernel('il32', `(w + imul(o0, ${inF})) << 2`, (i) => `+F32[((wb + (k << 5)) + ${4 * i}) >> 2]`)}
 return { rows: rows, il64: il64, il32: il32 };`;
 type K = (x: number, w: number, idx: number, ends: number, y: number) => void;
-const heap = new ArrayBuffer(1 << 26);
+const { heap, k } = linkAsm<K>(src, 1 << 26);
 const f32 = new Float32Array(heap);
 const i32 = new Int32Array(heap);
 const f64 = new Float64Array(heap);
-const k = new Function('stdlib', 'foreign', 'heap', src)(globalThis, null, heap) as Record<
-  string,
-  K
->;
 // 4-byte offsets: W | X | idx | ends | W interleaved float32; 8-byte: W interleaved float64 | y ×3
 const wOff = 0;
 const xOff = outF * inF;
